@@ -1,0 +1,395 @@
+-- A small JSON-Schema (OpenAPI 3.1 subset) interpreter over Adobe's documents.
+--
+-- Adobe's Firefly backend is FastAPI on pydantic v1, so a 422 lists errors shaped
+-- `{loc = {"body","seeds",0}, msg = ..., type = ..., ctx = ...}` with pydantic's exact
+-- wording. This file reproduces that wording for the keywords Adobe's schemas use, so the
+-- client refuses a bad body with the words the service would have used, and the emulator
+-- answers with the same body Adobe sends. It knows nothing of Firefly: the rules that are
+-- not in the schemas live in firefly/validate.lua.
+--
+-- Values are either cjson-decoded JSON (the emulator; `cjson.null` is JSON null) or plain
+-- Lua tables written by users (the client). Lua 5.1 syntax only: this runs on 5.4 and LuaJIT.
+
+local cjson = require "cjson"
+
+local null = cjson.null
+local huge = math.huge
+local floor = math.floor
+
+local schema = { null = null }
+
+---------------------------------------------------------------------------------------------
+-- Lua values seen as JSON values
+---------------------------------------------------------------------------------------------
+
+local function is_null(v)
+  return v == null
+end
+
+-- JSON's idea of an integer: 2.0 counts, as in JSON text; no math.type, so LuaJIT agrees.
+local function is_integer(v)
+  return type(v) == "number" and v == v and v ~= huge and v ~= -huge and floor(v) == v
+end
+
+local function is_number(v)
+  return type(v) == "number" and v == v and v ~= huge and v ~= -huge
+end
+
+-- An array has keys exactly 1..n; an empty table may be an array or an object, since
+-- cjson decodes both `[]` and `{}` to one.
+local function is_array(v)
+  if type(v) ~= "table" then return false end
+  local n, max = 0, 0
+  for k in pairs(v) do
+    if type(k) ~= "number" or k < 1 or floor(k) ~= k then return false end
+    n = n + 1
+    if k > max then max = k end
+  end
+  return n == max
+end
+
+local function is_object(v)
+  if type(v) ~= "table" then return false end
+  for k in pairs(v) do
+    if type(k) ~= "string" then return false end
+  end
+  return true
+end
+
+-- pydantic counts code points, so a UTF-8 string counts every byte that does not
+-- continue a sequence (0x80..0xBF).
+local function utf8_len(s)
+  local _, n = s:gsub("[^\128-\191]", "")
+  return n
+end
+
+local function deep_equal(a, b)
+  if a == b then return true end
+  if type(a) ~= "table" or type(b) ~= "table" then return false end
+  for k, v in pairs(a) do
+    if not deep_equal(v, b[k]) then return false end
+  end
+  for k in pairs(b) do
+    if a[k] == nil then return false end
+  end
+  return true
+end
+
+---------------------------------------------------------------------------------------------
+-- pydantic v1 error values
+---------------------------------------------------------------------------------------------
+
+-- Python's repr of a limit: integers without a fraction, other numbers in their
+-- shortest round-tripping form, strings in single quotes.
+local function repr(v)
+  if type(v) == "number" then
+    if is_integer(v) and v > -2^53 and v < 2^53 then return ("%d"):format(v) end
+    for digits = 1, 17 do
+      local s = ("%." .. digits .. "g"):format(v)
+      if tonumber(s) == v then return s end
+    end
+  elseif type(v) == "string" then
+    return "'" .. v .. "'"
+  elseif v == null then
+    return "None"
+  end
+  return tostring(v)
+end
+
+local function copy_loc(loc, key)
+  local out = {}
+  for i = 1, #loc do out[i] = loc[i] end
+  if key ~= nil then out[#out + 1] = key end
+  return out
+end
+
+local function make_error(loc, msg, kind, ctx)
+  return { loc = copy_loc(loc), msg = msg, type = kind, ctx = ctx }
+end
+
+-- ctx gets its own copy of the list, so an error handed to a user cannot edit the spec.
+local function enum_error(loc, values)
+  local shown, copy = {}, {}
+  for i = 1, #values do shown[i], copy[i] = repr(values[i]), values[i] end
+  return make_error(loc,
+    "value is not a valid enumeration member; permitted: " .. table.concat(shown, ", "),
+    "type_error.enum", { enum_values = copy })
+end
+
+-- The message and type pydantic v1 gives a value of the wrong JSON type.
+local type_errors = {
+  object  = { "value is not a valid dict", "type_error.dict" },
+  array   = { "value is not a valid list", "type_error.list" },
+  string  = { "str type expected", "type_error.str" },
+  integer = { "value is not a valid integer", "type_error.integer" },
+  number  = { "value is not a valid float", "type_error.float" },
+  boolean = { "value could not be parsed to a boolean", "type_error.bool" },
+}
+
+local type_tests = {
+  object = is_object, array = is_array, integer = is_integer, number = is_number,
+  string = function(v) return type(v) == "string" end,
+  boolean = function(v) return type(v) == "boolean" end,
+  null = is_null,
+}
+
+---------------------------------------------------------------------------------------------
+-- The interpreter
+---------------------------------------------------------------------------------------------
+
+-- Follows a local JSON pointer such as "#/components/schemas/Size"; remote refs never
+-- occur in Adobe's files, so one is a bug in the data and raises.
+local function resolve(doc, ref)
+  if type(ref) ~= "string" or ref:sub(1, 2) ~= "#/" then
+    error("unsupported $ref " .. tostring(ref), 2)
+  end
+  local node = doc
+  for part in ref:sub(3):gmatch("[^/]+") do
+    part = part:gsub("~1", "/"):gsub("~0", "~")
+    node = type(node) == "table" and node[part] or nil
+    if node == nil then error("unresolved $ref " .. ref, 2) end
+  end
+  return node
+end
+
+local check -- forward: the keyword checks below recurse through it
+
+local function add(state, err)
+  state.errors[#state.errors + 1] = err
+end
+
+-- One error per string at most, like pydantic's constr: length before format.
+local function check_string(state, node, value, loc)
+  local n = (node.minLength or node.maxLength) and utf8_len(value)
+  if node.minLength and n < node.minLength then
+    return add(state, make_error(loc, "ensure this value has at least " .. repr(node.minLength)
+      .. " characters", "value_error.any_str.min_length", { limit_value = node.minLength }))
+  end
+  if node.maxLength and n > node.maxLength then
+    return add(state, make_error(loc, "ensure this value has at most " .. repr(node.maxLength)
+      .. " characters", "value_error.any_str.max_length", { limit_value = node.maxLength }))
+  end
+  if node.format == "uri" then
+    -- pydantic's AnyUrl wants scheme://host; anything finer is the caller's business.
+    local scheme, rest = value:match("^(%a[%w+.-]*)://(.*)$")
+    if not scheme then
+      return add(state, make_error(loc, "invalid or missing URL scheme", "value_error.url.scheme"))
+    end
+    if not rest:match("^[^/?#@]*@?[^/?#:@]") then
+      return add(state, make_error(loc, "URL host invalid", "value_error.url.host"))
+    end
+  elseif node.format == "uuid4" then
+    local hex = value:lower():gsub("^urn:uuid:", ""):gsub("^{(.*)}$", "%1")
+    local h = "%x%x%x%x"
+    local dashed = hex:match("^" .. h .. h .. "%-" .. h .. "%-(%x)%x%x%x%-" .. h .. "%-" .. h .. h .. h .. "$")
+    local plain = hex:match("^" .. h .. h .. h .. "(%x)" .. ("%x"):rep(19) .. "$")
+    local version = dashed or plain
+    if not version then
+      return add(state, make_error(loc, "value is not a valid uuid", "type_error.uuid"))
+    end
+    if version ~= "4" then
+      return add(state, make_error(loc, "uuid version 4 expected", "value_error.uuid.version",
+        { required_version = 4 }))
+    end
+  end
+end
+
+-- One error per number at most, in pydantic's order: gt, ge, lt, le. The 3.0 boolean
+-- form of exclusiveMinimum/Maximum is read too, in case Adobe regenerates an old file.
+local function check_number(state, node, value, loc)
+  local gt, ge, lt, le = node.exclusiveMinimum, node.minimum, node.exclusiveMaximum, node.maximum
+  if gt == true then gt, ge = ge, nil elseif gt == false then gt = nil end
+  if lt == true then lt, le = le, nil elseif lt == false then lt = nil end
+  if gt and not (value > gt) then
+    return add(state, make_error(loc, "ensure this value is greater than " .. repr(gt),
+      "value_error.number.not_gt", { limit_value = gt }))
+  end
+  if ge and not (value >= ge) then
+    return add(state, make_error(loc, "ensure this value is greater than or equal to " .. repr(ge),
+      "value_error.number.not_ge", { limit_value = ge }))
+  end
+  if lt and not (value < lt) then
+    return add(state, make_error(loc, "ensure this value is less than " .. repr(lt),
+      "value_error.number.not_lt", { limit_value = lt }))
+  end
+  if le and not (value <= le) then
+    return add(state, make_error(loc, "ensure this value is less than or equal to " .. repr(le),
+      "value_error.number.not_le", { limit_value = le }))
+  end
+end
+
+-- Length first (one error and stop), then every item, then uniqueness of good items.
+local function check_array(state, node, value, loc)
+  local n = #value
+  if node.minItems and n < node.minItems then
+    return add(state, make_error(loc, "ensure this value has at least " .. repr(node.minItems)
+      .. " items", "value_error.list.min_items", { limit_value = node.minItems }))
+  end
+  if node.maxItems and n > node.maxItems then
+    return add(state, make_error(loc, "ensure this value has at most " .. repr(node.maxItems)
+      .. " items", "value_error.list.max_items", { limit_value = node.maxItems }))
+  end
+  local before = #state.errors
+  if node.items then
+    for i = 1, n do check(state, node.items, value[i], copy_loc(loc, i - 1)) end
+  end
+  if node.uniqueItems and #state.errors == before then
+    for i = 2, n do
+      for j = 1, i - 1 do
+        if deep_equal(value[i], value[j]) then
+          return add(state, make_error(loc, "the list has duplicated items",
+            "value_error.list.unique_items"))
+        end
+      end
+    end
+  end
+end
+
+-- Missing required fields first, in the schema's order, then present properties sorted by
+-- name. Unknown properties pass: Adobe adds fields, and a client must not block them.
+local function check_object(state, node, value, loc)
+  local required = {}
+  for _, name in ipairs(node.required or {}) do
+    required[name] = true
+    if value[name] == nil then
+      add(state, make_error(copy_loc(loc, name), "field required", "value_error.missing"))
+    end
+  end
+  local props = node.properties
+  if not props then return end
+  local names = {}
+  for name in pairs(props) do
+    if value[name] ~= nil then names[#names + 1] = name end
+  end
+  table.sort(names)
+  for _, name in ipairs(names) do
+    local v = value[name]
+    -- pydantic v1 models declare optional fields Optional[...], so null means "absent".
+    if not (is_null(v) and not required[name]) then
+      check(state, props[name], v, copy_loc(loc, name))
+    end
+  end
+end
+
+local function type_matches(t, value)
+  if type(t) == "table" then
+    for _, one in ipairs(t) do
+      if type_tests[one] and type_tests[one](value) then return true end
+    end
+    return false
+  end
+  local test = type_tests[t]
+  return test == nil or test(value)
+end
+
+-- The first declared type that is not "null" names the error when nothing matches.
+local function type_error(t, loc)
+  if type(t) == "table" then
+    for _, one in ipairs(t) do
+      if one ~= "null" then t = one break end
+    end
+  end
+  local e = type_errors[t] or { "value is not a valid " .. tostring(t), "type_error" }
+  return make_error(loc, e[1], e[2])
+end
+
+-- anyOf/oneOf: the first branch that accepts wins. When none does, every non-null branch
+-- reports, as a pydantic Union does (an Optional[X] reports only X's errors).
+local function check_union(state, branches, value, loc)
+  local failures = {}
+  for _, branch in ipairs(branches) do
+    local sub = { doc = state.doc, errors = {}, visits = {} }
+    check(sub, branch, value, loc)
+    if #sub.errors == 0 then
+      for _, v in ipairs(sub.visits) do state.visits[#state.visits + 1] = v end
+      return true
+    end
+    if branch.type ~= "null" then failures[#failures + 1] = sub.errors end
+  end
+  for _, errs in ipairs(failures) do
+    for _, e in ipairs(errs) do add(state, e) end
+  end
+  return false
+end
+
+function check(state, node, value, loc)
+  local before = #state.errors
+  local ref = node["$ref"]
+  if ref then
+    check(state, resolve(state.doc, ref), value, loc)
+    -- Every value checked against a named component is remembered, so rules beyond the
+    -- schema (firefly/validate.lua) can find e.g. every image source wherever it sits.
+    state.visits[#state.visits + 1] = {
+      name = ref:match("[^/]+$"), value = value, loc = loc, ok = #state.errors == before,
+    }
+    if #state.errors > before then return end
+  end
+  if node.allOf then
+    for _, sub in ipairs(node.allOf) do
+      check(state, sub, value, loc)
+      if #state.errors > before then return end
+    end
+  end
+  local branches = node.anyOf or node.oneOf
+  if branches and not check_union(state, branches, value, loc) then return end
+
+  local t = node.type
+  if is_null(value) then
+    -- null passes where the schema says "null" (or says nothing); a typed field or an
+    -- enum refuses it the way pydantic refuses None for a non-Optional field.
+    if t ~= nil and type_matches(t, value) then return end
+    if t ~= nil or (node.enum and not (ref or node.allOf or branches)) then
+      return add(state, make_error(loc, "none is not an allowed value", "type_error.none.not_allowed"))
+    end
+    return
+  end
+  if t ~= nil and not type_matches(t, value) then
+    return add(state, type_error(t, loc))
+  end
+  if node.enum then
+    local found = false
+    for _, allowed in ipairs(node.enum) do
+      if deep_equal(allowed, value) then found = true break end
+    end
+    if not found then return add(state, enum_error(loc, node.enum)) end
+  end
+  if type(value) == "string" then
+    check_string(state, node, value, loc)
+  elseif is_number(value) then
+    check_number(state, node, value, loc)
+  elseif type(value) == "table" then
+    -- Without a declared type the shape decides; an empty table is checked both ways.
+    if (t == "array" or t == nil) and is_array(value) and (t or node.items) then
+      check_array(state, node, value, loc)
+    end
+    if (t == "object" or t == nil) and is_object(value) and (t or node.properties or node.required) then
+      check_object(state, node, value, loc)
+    end
+  end
+end
+
+---------------------------------------------------------------------------------------------
+-- Public
+---------------------------------------------------------------------------------------------
+
+-- Checks `value` against `node` (a schema inside `doc`), naming failures under `loc`.
+-- Returns the list of errors (empty when valid) and the list of visits: one
+-- `{name, value, loc, ok}` per value checked against a named component.
+function schema.validate(doc, node, value, loc)
+  local state = { doc = doc, errors = {}, visits = {} }
+  check(state, node, value, copy_loc(loc or {}))
+  return state.errors, state.visits
+end
+
+schema.resolve = resolve
+schema.error = make_error
+schema.enum_error = enum_error
+schema.repr = repr
+schema.is_null = is_null
+schema.is_integer = is_integer
+schema.is_array = is_array
+schema.is_object = is_object
+schema.utf8_len = utf8_len
+schema.type_errors = type_errors
+
+return schema
