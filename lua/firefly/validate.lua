@@ -1,0 +1,324 @@
+-- Request validation, shared by the client (before any network call) and the emulator
+-- (to answer 422 like Adobe).
+--
+-- The body is checked against the operation's request schema in Adobe's OpenAPI file
+-- (firefly/schema.lua interprets it), then against the few rules Adobe states only in
+-- prose; each of those is a small function below naming the API-NOTES section it comes
+-- from. Errors are pydantic-v1 shaped, as in Adobe's `validation_errors`.
+
+local schema = require "firefly.schema"
+local openapi = require "firefly.openapi"
+
+local unpack = table.unpack or unpack
+
+local validate = {
+  -- Extra image-URL hosts to accept besides Adobe's allow-list, e.g. "127.0.0.1" or
+  -- "*.example.test"; the emulator and tests add theirs. Plain http is fine for them.
+  allow_hosts = {},
+}
+
+-- One entry per generating method of DESIGN.md: the docs-site async spec and the path
+-- whose request body and x-model-version parameter define it.
+local operations = {
+  generate_images           = { document = "image_generation_async_v3",
+                                path = "/v3/images/generate-async" },
+  generate_similar_images   = { document = "generate_similar_async_v3",
+                                path = "/v3/images/generate-similar-async" },
+  expand_image              = { document = "generative_expand_async_v3",
+                                path = "/v3/images/expand-async" },
+  fill_image                = { document = "generative_fill_async_v3",
+                                path = "/v3/images/fill-async" },
+  generate_object_composite = { document = "generate_object_composite_async_v3",
+                                path = "/v3/images/generate-object-composite-async" },
+  generate_video            = { document = "generate_video_api",
+                                path = "/v3/videos/generate" },
+}
+
+-- Hosts a source `url` may name (API-NOTES §3.1, async specs): pre-signed storage URLs.
+local adobe_hosts = { "amazonaws.com", "windows.net", "dropboxusercontent.com", "storage.googleapis.com" }
+
+local resolved = {}
+
+-- Reads what an operation needs from its document once: the request schema, the
+-- x-model-version enum (nil when the path declares none) and its default.
+local function operation(name)
+  if resolved[name] then return resolved[name] end
+  local entry = operations[name]
+  if not entry then error("unknown operation '" .. tostring(name) .. "'", 3) end
+  local doc = openapi[entry.document]
+  local post = doc.paths[entry.path].post
+  local body = post.requestBody.content["application/json"].schema
+  local op = {
+    name = name, document = doc, document_name = entry.document, method = "POST",
+    path = entry.path, body = body, schema_name = body["$ref"] and body["$ref"]:match("[^/]+$"),
+  }
+  for _, p in ipairs(post.parameters or {}) do
+    if p["in"] == "header" and p.name:lower() == "x-model-version" then
+      op.model_versions = p.schema.enum
+      op.default_model_version = p.schema.default
+    end
+  end
+  op.request = body["$ref"] and schema.resolve(doc, body["$ref"]) or body
+  resolved[name] = op
+  return op
+end
+
+local function present(v)
+  return v ~= nil and not schema.is_null(v)
+end
+
+local function add(errors, err)
+  errors[#errors + 1] = err
+end
+
+-- A rule stays silent where the schema already complained about the same value (or
+-- something inside it), so one mistake is reported once.
+local function has_error_at(errors, loc)
+  for _, e in ipairs(errors) do
+    local same = #e.loc >= #loc
+    for i = 1, #loc do
+      if not same then break end
+      same = e.loc[i] == loc[i]
+    end
+    if same then return true end
+  end
+  return false
+end
+
+local function loc_with(loc, ...)
+  local out = { unpack(loc) }
+  for i = 1, select("#", ...) do out[#out + 1] = select(i, ...) end
+  return out
+end
+
+---------------------------------------------------------------------------------------------
+-- The header
+---------------------------------------------------------------------------------------------
+
+-- x-model-version exists only where a path declares it (API-NOTES §1.3): generate,
+-- generate-similar and video. Elsewhere Adobe has no such header, so sending one is a bug.
+local function check_model_version(op, version, errors)
+  if version == nil then return end
+  local loc = { "header", "x-model-version" }
+  if not op.model_versions then
+    return add(errors, schema.error(loc, "this operation takes no model version", "value_error.extra"))
+  end
+  if type(version) ~= "string" then
+    local e = schema.type_errors.string
+    return add(errors, schema.error(loc, e[1], e[2]))
+  end
+  for _, v in ipairs(op.model_versions) do
+    if v == version then return end
+  end
+  add(errors, schema.enum_error(loc, op.model_versions))
+end
+
+---------------------------------------------------------------------------------------------
+-- Rules Adobe states in prose. Each takes (op, body, opts, visits, errors).
+---------------------------------------------------------------------------------------------
+
+-- API-NOTES §3.1 Seeds/variations [SPEC]: "the number of seeds provided must equal
+-- numVariations". Only judged when both are well-formed, so no error is reported twice.
+local function seeds_match_variations(op, body, opts, visits, errors)
+  local seeds, n = body.seeds, body.numVariations
+  if not (schema.is_array(seeds) and schema.is_integer(n)) or #seeds == n then return end
+  add(errors, schema.error({ "body", "seeds" },
+    ("the number of seeds (%d) must equal numVariations (%d)"):format(#seeds, n),
+    "value_error.seeds.count", { numVariations = n, seeds = #seeds }))
+end
+
+-- API-NOTES §1.3 and §3.2 [SPEC, DOC concepts/custom-models]: the *_custom model versions
+-- generate from a custom model, named by customModelId.
+local custom_versions = { image3_custom = true, image4_custom = true }
+
+local function custom_model_id(op, body, opts, visits, errors)
+  local version = opts.model_version
+  if not custom_versions[version] or present(body.customModelId) then return end
+  add(errors, schema.error({ "body", "customModelId" },
+    "field required when x-model-version is " .. version, "value_error.missing"))
+end
+
+-- API-NOTES §3.1 style [DOC concepts/style-presets]: preset ids are a closed list,
+-- kept in style_presets.json, that the schema leaves as plain strings.
+local preset_list, preset_set
+
+local function style_presets(op, body, opts, visits, errors)
+  for _, visit in ipairs(visits) do
+    local presets = schema.is_object(visit.value) and visit.value.presets
+    if visit.name == "StylesV3" and schema.is_array(presets)
+       and not has_error_at(errors, loc_with(visit.loc, "presets")) then
+      if not preset_set then
+        preset_list, preset_set = openapi.style_presets.presets, {}
+        for _, id in ipairs(preset_list) do preset_set[id] = true end
+      end
+      for i, id in ipairs(presets) do
+        if type(id) == "string" and not preset_set[id] then
+          add(errors, schema.enum_error(loc_with(visit.loc, "presets", i - 1), preset_list))
+        end
+      end
+    end
+  end
+end
+
+-- "127.0.0.1" matches itself and its subdomains; "*" in a pattern matches anything.
+local function host_matches(host, pattern)
+  if pattern:find("*", 1, true) then
+    local lua = "^" .. pattern:gsub("[%^%$%(%)%%%.%[%]%+%-%?]", "%%%0"):gsub("%*", ".*") .. "$"
+    return host:match(lua) ~= nil
+  end
+  return host == pattern or host:sub(-#pattern - 1) == "." .. pattern
+end
+
+local function host_in(host, list)
+  for _, pattern in ipairs(list or {}) do
+    if host_matches(host, pattern:lower()) then return true end
+  end
+  return false
+end
+
+-- scheme and host (no userinfo, no port; brackets kept off an IPv6 literal).
+local function split_url(url)
+  local scheme, authority = url:match("^(%a[%w+.-]*)://([^/?#]*)")
+  if not scheme then return nil end
+  authority = authority:gsub("^.*@", "")
+  local host = authority:match("^%[([^%]]*)%]") or authority:gsub(":%d*$", "")
+  if host == "" then return nil end
+  return scheme:lower(), host:lower()
+end
+
+-- API-NOTES §3.1 Image source [SPEC, DOC concepts/image-upload]: a source names exactly
+-- one input, and a URL must be an https pre-signed URL on Adobe's allow-listed storage
+-- hosts. Extra hosts (the emulator, tests) may also use plain http.
+local function check_source_url(url, loc, opts, errors)
+  local scheme, host = split_url(url)
+  local url_loc = loc_with(loc, "url")
+  if not scheme or has_error_at(errors, url_loc) then return end -- the schema said why
+  if host_in(host, validate.allow_hosts) or host_in(host, opts.allow_hosts) then
+    if scheme == "https" or scheme == "http" then return end
+  elseif scheme == "https" then
+    if host_in(host, adobe_hosts) then return end
+    return add(errors, schema.error(url_loc, "URL host not permitted; allowed: "
+      .. table.concat(adobe_hosts, ", "), "value_error.url.host", { allowed_hosts = adobe_hosts }))
+  end
+  add(errors, schema.error(url_loc, "URL scheme not permitted", "value_error.url.scheme",
+    { allowed_schemes = { "https" } }))
+end
+
+local source_kinds = { "uploadId", "url", "creativeCloudFileId" }
+
+local function image_sources(op, body, opts, visits, errors)
+  for _, visit in ipairs(visits) do
+    local source = visit.value
+    if visit.name:match("^PublicBinaryInput") and schema.is_object(source) then
+      -- Only the kinds this spec declares count (creativeCloudFileId is video's alone).
+      local declared = schema.resolve(op.document, "#/components/schemas/" .. visit.name).properties or {}
+      local given, names = 0, {}
+      for _, kind in ipairs(source_kinds) do
+        if declared[kind] then
+          names[#names + 1] = kind
+          if present(source[kind]) then given = given + 1 end
+        end
+      end
+      if given ~= 1 then
+        add(errors, schema.error(visit.loc, "exactly one of " .. table.concat(names, ", ")
+          .. " is required", "value_error.source", { given = given }))
+      elseif type(source.url) == "string" then
+        check_source_url(source.url, visit.loc, opts, errors)
+      end
+    end
+  end
+end
+
+-- API-NOTES §3.1 placement [SPEC, the Placement schema]: placement cannot be used with a
+-- mask image. Applies where a request has both (expand, object composite); the deprecated
+-- image.mask counts as a mask too.
+local function placement_and_mask(op, body, opts, visits, errors)
+  local props = op.request.properties or {}
+  if not (props.placement and props.mask) or not present(body.placement) then return end
+  local image = body.image
+  if present(body.mask) or (schema.is_object(image) and present(image.mask)) then
+    add(errors, schema.error({ "body", "placement" }, "placement cannot be used together with a mask",
+      "value_error.placement.with_mask"))
+  end
+end
+
+local rules = { seeds_match_variations, custom_model_id, style_presets, image_sources, placement_and_mask }
+
+---------------------------------------------------------------------------------------------
+-- Public
+---------------------------------------------------------------------------------------------
+
+-- Checks a request for operation `op` (a DESIGN.md method name). `opts.model_version` is
+-- the x-model-version header; `opts.allow_hosts` adds URL hosts for this call.
+-- Returns nil when valid, else every error: header first, then the body in the schema's
+-- order, then the prose rules (FastAPI reports headers before the body too).
+function validate.request(op_name, body, opts)
+  local op = operation(op_name)
+  opts = opts or {}
+  local errors = {}
+  check_model_version(op, opts.model_version, errors)
+  if body == nil or schema.is_null(body) then
+    add(errors, schema.error({ "body" }, "field required", "value_error.missing"))
+  else
+    local errs, visits = schema.validate(op.document, op.body, body, { "body" })
+    for _, e in ipairs(errs) do add(errors, e) end
+    if schema.is_object(body) then
+      for _, rule in ipairs(rules) do rule(op, body, opts, visits, errors) end
+    end
+  end
+  if #errors > 0 then return errors end
+  return nil
+end
+
+-- What an operation is on the wire: `path`, `method`, `schema_name`, `model_versions`
+-- (nil when it takes none), `default_model_version`, `document`.
+function validate.operation(op_name)
+  return operation(op_name)
+end
+
+-- The operation served at `method` `path`, for the emulator's router.
+function validate.operation_for(method, path)
+  for name, entry in pairs(operations) do
+    if entry.path == path and (method or "POST"):upper() == "POST" then return name end
+  end
+  return nil
+end
+
+-- Every operation name, sorted.
+function validate.operations()
+  local names = {}
+  for name in pairs(operations) do names[#names + 1] = name end
+  table.sort(names)
+  return names
+end
+
+local max_enum_shown = 8
+
+-- "body.numVariations: ensure this value is less than or equal to 4": the loc joined with
+-- dots as Adobe's reads, and a long permitted list (152 style presets) cut short.
+function validate.describe(err)
+  local parts = {}
+  for i, key in ipairs(err.loc or {}) do parts[i] = tostring(key) end
+  local msg = err.msg or err.type or "invalid"
+  local values = err.ctx and err.ctx.enum_values
+  if values and #values > max_enum_shown then
+    local shown = {}
+    for i = 1, max_enum_shown do shown[i] = schema.repr(values[i]) end
+    msg = ("value is not a valid enumeration member; permitted: %s, ... (%d values)")
+      :format(table.concat(shown, ", "), #values)
+  end
+  if #parts == 0 then return msg end
+  return table.concat(parts, ".") .. ": " .. msg
+end
+
+-- The first few errors as one line, for an error's message.
+function validate.message(errors, limit)
+  limit = limit or 3
+  local lines = {}
+  for i = 1, math.min(#errors, limit) do lines[i] = validate.describe(errors[i]) end
+  local text = table.concat(lines, "; ")
+  if #errors > limit then text = text .. (" (and %d more)"):format(#errors - limit) end
+  return text
+end
+
+return validate
