@@ -1,0 +1,52 @@
+# A thin wrapper over CMake, as luv has: the commands a user types.
+#   make        build into ./build
+#   make demo   generate a real image from a prompt (Adobe if credentials are set, else the emulator)
+#   make test   build and run every test (C units, busted on Lua 5.4 and LuaJIT)
+#   make asan   the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench  the throughput benchmark against the emulator
+#   make env    shell exports for using the built tree from any directory
+
+BUILD   ?= build
+JOBS    ?= 2
+CMAKE_FLAGS ?= -DFIREFLY_WERROR=ON
+
+DEB_PACKAGES = cmake make gcc pkg-config curl lua5.4 liblua5.4-dev lua-cjson lua-busted \
+               luajit libluajit-5.1-dev libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev luarocks
+
+.PHONY: all build deps demo test asan bench env clean
+
+all: build
+
+# Installs only what is missing, so a ready machine pays nothing.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@eval "$$($(MAKE) -s env)"; lua5.4 examples/quickstart.lua
+
+test: build
+	@cd $(BUILD) && ctest -j $(JOBS) --output-on-failure
+
+asan:
+	@$(MAKE) -s test BUILD=build-asan CMAKE_FLAGS="-DFIREFLY_WERROR=ON -DFIREFLY_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug"
+
+bench: build
+	@eval "$$($(MAKE) -s env)"; lua5.4 bench/throughput.lua
+
+env:
+	@echo 'export LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;"'
+	@echo 'export LUA_CPATH="$(CURDIR)/$(BUILD)/lib/5.4/?.so;;"'
+	@echo 'export PATH="$(CURDIR)/$(BUILD)/bin:$(CURDIR)/bin:$$PATH"'
+	@echo 'export FIREFLY_EMULATOR="$(CURDIR)/$(BUILD)/bin/firefly-emulator"'
+
+clean:
+	rm -rf build build-asan build.luarocks

@@ -1,0 +1,143 @@
+#include "call.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void finished(ff_xfer *x);
+
+void ff_call_init(ff_call *c, ff_ctx *ctx, ff_call_done done, void *ud) {
+  memset(c, 0, sizeof *c);
+  c->ctx = ctx;
+  c->done = done;
+  c->ud = ud;
+  c->method = "GET";
+  c->auth = 1;
+  c->max_body = 8u << 20;
+  c->timeout = ctx->request_timeout;
+}
+
+int ff_call_set(ff_call *c, const char *method, const char *url, const char *body, size_t len,
+                const char *content_type) {
+  char *u = ff_strdup(url);
+  char *ct = content_type ? ff_strdup(content_type) : NULL;
+  if (u == NULL || (content_type && ct == NULL)) {
+    free(u);
+    free(ct);
+    return -1;
+  }
+  ff_buf_reset(&c->body);
+  if (body && ff_buf_append(&c->body, body, len)) {
+    free(u);
+    free(ct);
+    return -1;
+  }
+  free(c->url);
+  free(c->content_type);
+  c->url = u;
+  c->content_type = ct;
+  c->method = method;
+  c->refreshed = 0;
+  return 0;
+}
+
+static int build(ff_call *c, const char *token) {
+  ff_xfer *x = ff_xfer_new(c->ctx->engine);
+  if (x == NULL) return -1;
+  x->method = c->method;
+  x->retry = c->retry;
+  x->timeout = c->timeout;
+  x->max_body = c->max_body;
+  x->file = c->file;
+  x->follow_redirects = c->auth ? 0 : c->follow_redirects;
+  x->done = finished;
+  x->ud = c;
+  x->url = ff_strdup(c->url);
+  if (x->url == NULL || (c->body.len && ff_buf_append(&x->body, c->body.data, c->body.len)) ||
+      (c->content_type && ff_xfer_header(x, "Content-Type: %s", c->content_type)) ||
+      ff_xfer_header(x, "Expect:") /* no 100-continue round trip for uploads */) {
+    ff_xfer_free(x);
+    return -1;
+  }
+  if (c->auth && (ff_xfer_header(x, "Accept: application/json") ||
+                  ff_xfer_header(x, "x-api-key: %s", c->ctx->api_key) ||
+                  ff_xfer_header(x, "Authorization: Bearer %s", token) ||
+                  (c->model_version && ff_xfer_header(x, "x-model-version: %s", c->model_version)))) {
+    ff_xfer_free(x);
+    return -1;
+  }
+  if (ff_xfer_start(x) != 0) {
+    ff_xfer_free(x);
+    return -1;
+  }
+  c->x = x;
+  return 0;
+}
+
+static void token_ready(ff_auth_waiter *w, const ff_error *err) {
+  ff_call *c = (ff_call *)((char *)w - offsetof(ff_call, waiter));
+  ff_error e;
+  ff_error_init(&e);
+  if (err != NULL) {
+    ff_error_copy(&e, err);
+  } else if (ff_call_send(c, &e) == 0) {
+    return;
+  }
+  c->done(c, NULL, &e);
+  ff_error_free(&e);
+}
+
+int ff_call_send(ff_call *c, ff_error *err) {
+  const char *token = NULL;
+  if (c->auth) {
+    int r = ff_auth_token(c->ctx->auth, &c->waiter, &token, err);
+    if (r < 0) return -1;
+    if (r == 0) {
+      c->waiter.ready = token_ready;
+      return 0;
+    }
+    c->gen = c->ctx->auth->gen;
+  }
+  if (build(c, token) != 0) {
+    ff_error_set(err, FF_E_NOMEM, "out of memory starting a request");
+    return -1;
+  }
+  return 0;
+}
+
+static void finished(ff_xfer *x) {
+  ff_call *c = x->ud;
+  c->x = NULL;
+  /* A 401 means our token went stale early (revoked, clock skew): renew once. */
+  if (c->auth && x->code == CURLE_OK && x->status == 401 && !c->refreshed &&
+      ff_auth_rejected(c->ctx->auth, c->gen)) {
+    ff_error err;
+    ff_error_init(&err);
+    c->refreshed = 1;
+    if (ff_call_send(c, &err) == 0) {
+      ff_xfer_free(x);
+      return;
+    }
+    ff_error_free(&err);
+  }
+  c->done(c, x, NULL);
+}
+
+int ff_call_busy(const ff_call *c) {
+  return c->x != NULL || c->waiter.next != NULL;
+}
+
+void ff_call_abort(ff_call *c) {
+  ff_auth_forget(c->ctx->auth, &c->waiter);
+  ff_xfer_free(c->x);
+  c->x = NULL;
+}
+
+void ff_call_free(ff_call *c) {
+  ff_call_abort(c);
+  ff_buf_free(&c->body);
+  free(c->url);
+  free(c->content_type);
+  free(c->model_version);
+  c->url = c->content_type = c->model_version = NULL;
+}

@@ -1,0 +1,63 @@
+/*
+** A client: one engine, one token, and the operations under way on them
+** (jobs, API requests, downloads), each known to callers by a handle.
+** Finished operations leave events in a queue that the binding drains after
+** each step. Still no Lua: the binding lends the JSON decoder.
+*/
+#ifndef FF_CLIENT_H
+#define FF_CLIENT_H
+
+#include "protocol.h"
+
+typedef struct ff_client ff_client;
+
+typedef struct ff_config {
+  const char *client_id;     /* also the x-api-key */
+  const char *client_secret;
+  const char *access_token;  /* a token to use as is, instead of fetching one */
+  const char *scopes;
+  const char *ims_url;
+  double connect_timeout;
+  double request_timeout;
+  double stall_timeout;
+  double poll_first;
+  double poll_max;
+  int max_retries;
+  double retry_after_cap;
+  const char *ca_file;
+  const char *proxy;
+  const char *user_agent;
+  int debug;
+} ff_config;
+
+typedef struct ff_stats {
+  unsigned long requests;      /* every attempt, retries included */
+  unsigned long token_fetches;
+  unsigned long active;        /* operations under way */
+} ff_stats;
+
+ff_client *ff_client_new(const ff_config *cfg, ff_decoder *dec, ff_error *err);
+/* Stops everything in flight, removes partial downloads, frees. */
+void ff_client_free(ff_client *c);
+
+/* Each returns a handle, or 0 with err set. */
+uint64_t ff_client_submit(ff_client *c, const char *url, const char *body, size_t len,
+                          const char *model_version, double timeout, ff_error *err);
+uint64_t ff_client_attach(ff_client *c, const char *status_url, const char *cancel_url,
+                          const char *job_id, double timeout, ff_error *err);
+uint64_t ff_client_request(ff_client *c, const char *method, const char *url, const char *body,
+                           size_t len, const char *content_type, ff_retry_mode retry, ff_error *err);
+/* path NULL keeps the bytes in memory; otherwise streams to a temporary file renamed on success. */
+uint64_t ff_client_download(ff_client *c, const char *url, const char *path, ff_error *err);
+/* 1 when a cancel was started, 0 when the handle is unknown or already finished. */
+int ff_client_cancel(ff_client *c, uint64_t handle);
+
+/* Runs until an event is ready, max_wait seconds pass, or nothing is left to do. */
+void ff_client_step(ff_client *c, double max_wait);
+/* The next event, or NULL; the caller frees it with ff_event_free. */
+ff_event *ff_client_event(ff_client *c);
+/* Seconds until the client needs a step: 0 now, -1 idle. */
+double ff_client_timeout(ff_client *c);
+void ff_client_stats(ff_client *c, ff_stats *st);
+
+#endif

@@ -1,0 +1,444 @@
+#define _POSIX_C_SOURCE 200809L
+#include "engine.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "clock.h"
+
+#define FF_ERRBODY_CAP (64 * 1024) /* a non-2xx body beside a file sink */
+
+struct ff_engine {
+  CURLM *multi;
+  ff_engine_config cfg;
+  ff_timer **heap;
+  size_t nheap, capheap, reserved;
+  CURL **pool; /* easy handles kept for reuse */
+  size_t npool, cappool;
+  int running; /* transfers on the multi handle */
+  unsigned long requests;
+  ff_rng rng;
+};
+
+/* ---- timers: a binary min-heap of pointers, each timer knowing its slot ---- */
+
+static void heap_set(ff_engine *e, size_t i, ff_timer *t) {
+  e->heap[i] = t;
+  t->slot = i + 1;
+}
+
+static void heap_up(ff_engine *e, size_t i) {
+  ff_timer *t = e->heap[i];
+  while (i > 0) {
+    size_t parent = (i - 1) / 2;
+    if (e->heap[parent]->when <= t->when) break;
+    heap_set(e, i, e->heap[parent]);
+    i = parent;
+  }
+  heap_set(e, i, t);
+}
+
+static void heap_down(ff_engine *e, size_t i) {
+  ff_timer *t = e->heap[i];
+  for (;;) {
+    size_t child = 2 * i + 1;
+    if (child >= e->nheap) break;
+    if (child + 1 < e->nheap && e->heap[child + 1]->when < e->heap[child]->when) child++;
+    if (t->when <= e->heap[child]->when) break;
+    heap_set(e, i, e->heap[child]);
+    i = child;
+  }
+  heap_set(e, i, t);
+}
+
+void ff_timer_stop(ff_engine *e, ff_timer *t) {
+  size_t i;
+  if (t->slot == 0) return;
+  i = t->slot - 1;
+  t->slot = 0;
+  e->nheap--;
+  if (i == e->nheap) return;
+  heap_set(e, i, e->heap[e->nheap]);
+  heap_up(e, i);
+  heap_down(e, e->heap[i]->slot - 1);
+}
+
+/*
+** Room in the heap is reserved when a timer's owner is made, where running
+** out of memory can still be reported; arming a timer then cannot fail, and
+** so no job is ever left waiting on a timer that was never set.
+*/
+int ff_timer_reserve(ff_engine *e) {
+  if (e->reserved == e->capheap) {
+    size_t cap = e->capheap ? e->capheap * 2 : 64;
+    ff_timer **heap = realloc(e->heap, cap * sizeof *heap);
+    if (heap == NULL) return -1;
+    e->heap = heap;
+    e->capheap = cap;
+  }
+  e->reserved++;
+  return 0;
+}
+
+void ff_timer_release(ff_engine *e, ff_timer *t) {
+  ff_timer_stop(e, t);
+  e->reserved--;
+}
+
+void ff_timer_start(ff_engine *e, ff_timer *t, double when) {
+  ff_timer_stop(e, t);
+  t->when = when;
+  heap_set(e, e->nheap++, t);
+  heap_up(e, e->nheap - 1);
+}
+
+static void run_timers(ff_engine *e) {
+  double now = ff_now();
+  while (e->nheap > 0 && e->heap[0]->when <= now) {
+    ff_timer *t = e->heap[0];
+    ff_timer_stop(e, t);
+    t->fire(t);
+  }
+}
+
+/* ---- the engine ---- */
+
+ff_engine *ff_engine_new(const ff_engine_config *cfg) {
+  ff_engine *e = calloc(1, sizeof *e);
+  if (e == NULL) return NULL;
+  e->cfg = *cfg;
+  e->multi = curl_multi_init();
+  if (e->multi == NULL) {
+    free(e);
+    return NULL;
+  }
+  ff_rng_seed(&e->rng, (uint64_t)(ff_wall() * 1e6) ^ (uint64_t)(uintptr_t)e ^ (uint64_t)getpid());
+  return e;
+}
+
+void ff_engine_free(ff_engine *e) {
+  size_t i;
+  if (e == NULL) return;
+  for (i = 0; i < e->npool; i++) curl_easy_cleanup(e->pool[i]);
+  free(e->pool);
+  free(e->heap);
+  curl_multi_cleanup(e->multi);
+  free(e);
+}
+
+int ff_engine_idle(ff_engine *e) {
+  return e->running == 0 && e->nheap == 0;
+}
+
+unsigned long ff_engine_requests(ff_engine *e) { return e->requests; }
+ff_rng *ff_engine_rng(ff_engine *e) { return &e->rng; }
+const ff_engine_config *ff_engine_cfg(ff_engine *e) { return &e->cfg; }
+
+double ff_engine_timeout(ff_engine *e) {
+  double wait = -1;
+  long ms = -1;
+  if (e->nheap > 0) {
+    wait = e->heap[0]->when - ff_now();
+    if (wait < 0) wait = 0;
+  }
+  if (e->running > 0) {
+    curl_multi_timeout(e->multi, &ms);
+    if (ms >= 0 && (wait < 0 || ms / 1000.0 < wait)) wait = ms / 1000.0;
+    if (wait < 0) wait = 1.0; /* transfers in flight with no curl timer: poll the sockets */
+  }
+  return wait;
+}
+
+static void finish(ff_engine *e, ff_xfer *x);
+
+void ff_engine_step(ff_engine *e, double max_wait) {
+  double wait;
+  CURLMsg *msg;
+  int left;
+
+  run_timers(e);
+  wait = ff_engine_timeout(e);
+  if (wait < 0 || wait > max_wait) wait = max_wait;
+  if (wait > 0 && !ff_engine_idle(e)) {
+    /* Round up: a sub-millisecond wait rounded down to 0 would spin. */
+    curl_multi_poll(e->multi, NULL, 0, (int)ceil(wait * 1000.0), NULL);
+  }
+  curl_multi_perform(e->multi, &e->running);
+  while ((msg = curl_multi_info_read(e->multi, &left)) != NULL) {
+    ff_xfer *x = NULL;
+    if (msg->msg != CURLMSG_DONE) continue;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+    x->code = msg->data.result;
+    finish(e, x);
+  }
+  run_timers(e);
+}
+
+/* ---- transfers ---- */
+
+static CURL *easy_get(ff_engine *e) {
+  if (e->npool > 0) return e->pool[--e->npool];
+  return curl_easy_init();
+}
+
+/* Handles go back to a pool: the connection cache lives in the multi handle. */
+static void easy_put(ff_engine *e, CURL *h) {
+  if (e->npool == e->cappool) {
+    size_t cap = e->cappool ? e->cappool * 2 : 16;
+    CURL **pool = realloc(e->pool, cap * sizeof *pool);
+    if (pool == NULL) {
+      curl_easy_cleanup(h);
+      return;
+    }
+    e->pool = pool;
+    e->cappool = cap;
+  }
+  curl_easy_reset(h);
+  e->pool[e->npool++] = h;
+}
+
+static void detach(ff_xfer *x) {
+  if (x->easy == NULL) return;
+  if (x->running) {
+    curl_multi_remove_handle(x->engine->multi, x->easy);
+    x->engine->running--;
+    x->running = 0;
+  }
+  easy_put(x->engine, x->easy);
+  x->easy = NULL;
+}
+
+ff_xfer *ff_xfer_new(ff_engine *e) {
+  ff_xfer *x = calloc(1, sizeof *x);
+  if (x == NULL) return NULL;
+  if (ff_timer_reserve(e) != 0) {
+    free(x);
+    return NULL;
+  }
+  x->engine = e;
+  x->method = "GET";
+  x->max_retries = -1;
+  x->max_body = 8u << 20;
+  x->retry_after = -1;
+  return x;
+}
+
+void ff_xfer_free(ff_xfer *x) {
+  if (x == NULL) return;
+  ff_timer_release(x->engine, &x->retry_timer);
+  detach(x);
+  curl_slist_free_all(x->headers);
+  ff_buf_free(&x->body);
+  ff_buf_free(&x->response);
+  free(x->url);
+  free(x);
+}
+
+int ff_xfer_header(ff_xfer *x, const char *fmt, ...) {
+  char line[4096];
+  struct curl_slist *l;
+  va_list ap;
+  int n;
+  va_start(ap, fmt);
+  n = vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= sizeof line) return -1;
+  l = curl_slist_append(x->headers, line);
+  if (l == NULL) return -1;
+  x->headers = l;
+  return 0;
+}
+
+static int is_2xx(long s) { return s >= 200 && s < 300; }
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud) {
+  ff_xfer *x = ud;
+  size_t len = size * n;
+  if (x->file != NULL && is_2xx(x->status)) return fwrite(p, 1, len, x->file);
+  if (x->response.len + len > (x->file ? FF_ERRBODY_CAP : x->max_body)) {
+    x->too_large = 1; /* returning short makes curl stop with CURLE_WRITE_ERROR */
+    return 0;
+  }
+  return ff_buf_append(&x->response, p, len) ? 0 : len;
+}
+
+static void header_value(char *dst, size_t size, const char *v, size_t len) {
+  while (len > 0 && (*v == ' ' || *v == '\t')) v++, len--;
+  while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ')) len--;
+  if (len >= size) len = size - 1;
+  memcpy(dst, v, len);
+  dst[len] = '\0';
+}
+
+/* Keeps the few response headers the protocol layer needs; C only, no Lua. */
+static size_t on_header(char *p, size_t size, size_t n, void *ud) {
+  ff_xfer *x = ud;
+  size_t len = size * n;
+  const char *colon;
+  if (len > 5 && memcmp(p, "HTTP/", 5) == 0) {
+    /* A new response (after a redirect or a 100): forget the last one's headers. */
+    const char *sp = memchr(p, ' ', len);
+    x->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+    x->request_id[0] = x->content_type[0] = x->retry_after_raw[0] = '\0';
+    return len;
+  }
+  colon = memchr(p, ':', len);
+  if (colon == NULL) return len;
+#define IS(name) ((size_t)(colon - p) == sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0)
+  if (IS("x-request-id"))
+    header_value(x->request_id, sizeof x->request_id, colon + 1, len - (size_t)(colon + 1 - p));
+  else if (IS("content-type"))
+    header_value(x->content_type, sizeof x->content_type, colon + 1, len - (size_t)(colon + 1 - p));
+  else if (IS("retry-after"))
+    header_value(x->retry_after_raw, sizeof x->retry_after_raw, colon + 1, len - (size_t)(colon + 1 - p));
+#undef IS
+  return len;
+}
+
+static int reset_sinks(ff_xfer *x) {
+  ff_buf_reset(&x->response);
+  x->status = 0;
+  x->too_large = 0;
+  x->sent = 0;
+  x->retry_after = -1;
+  x->request_id[0] = x->content_type[0] = x->retry_after_raw[0] = x->errbuf[0] = '\0';
+  if (x->file != NULL) {
+    if (fflush(x->file) != 0 || ftruncate(fileno(x->file), 0) != 0) return -1;
+    rewind(x->file);
+  }
+  return 0;
+}
+
+static int setup(ff_xfer *x) {
+  const ff_engine_config *cfg = &x->engine->cfg;
+  CURL *h = x->easy;
+  curl_easy_setopt(h, CURLOPT_URL, x->url);
+  curl_easy_setopt(h, CURLOPT_PRIVATE, (char *)x);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->headers);
+  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (strcmp(x->method, "GET") == 0) {
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  } else {
+    /* POSTFIELDS with an explicit size also serves PUT with an empty body. */
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, x->body.data ? x->body.data : "");
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body.len);
+    if (strcmp(x->method, "POST") != 0) curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, x->method);
+  }
+  if (x->follow_redirects) {
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  }
+  if (cfg->connect_timeout > 0)
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(cfg->connect_timeout * 1000));
+  if (x->timeout > 0) curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(x->timeout * 1000));
+  if (cfg->stall_timeout > 0) {
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)ceil(cfg->stall_timeout));
+  }
+  if (cfg->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_file);
+  if (cfg->proxy) curl_easy_setopt(h, CURLOPT_PROXY, cfg->proxy);
+  if (cfg->user_agent) curl_easy_setopt(h, CURLOPT_USERAGENT, cfg->user_agent);
+  return 0;
+}
+
+static int attempt(ff_xfer *x) {
+  ff_engine *e = x->engine;
+  if (reset_sinks(x) != 0) {
+    snprintf(x->errbuf, sizeof x->errbuf, "cannot rewind the output file");
+    return -1;
+  }
+  x->easy = easy_get(e);
+  if (x->easy == NULL) return -1;
+  setup(x);
+  if (curl_multi_add_handle(e->multi, x->easy) != CURLM_OK) {
+    easy_put(e, x->easy);
+    x->easy = NULL;
+    return -1;
+  }
+  x->running = 1;
+  x->attempts++;
+  x->started = ff_now();
+  e->running++;
+  e->requests++;
+  return 0;
+}
+
+int ff_xfer_start(ff_xfer *x) {
+  x->attempts = 0;
+  return attempt(x);
+}
+
+static void retry_fire(ff_timer *t) {
+  ff_xfer *x = (ff_xfer *)((char *)t - offsetof(ff_xfer, retry_timer));
+  if (attempt(x) != 0) {
+    x->code = CURLE_OUT_OF_MEMORY;
+    x->done(x);
+  }
+}
+
+/* Nothing can have reached the server: safe to resend even a submit. */
+static int never_sent(CURLcode code) {
+  return code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY ||
+         code == CURLE_COULDNT_CONNECT;
+}
+
+static int should_retry(ff_xfer *x) {
+  if (x->retry == FF_RETRY_NEVER) return 0;
+  if (x->code != CURLE_OK) {
+    if (x->too_large || (x->code == CURLE_WRITE_ERROR && x->file)) return 0;
+    if (x->retry == FF_RETRY_IDEMPOTENT) return 1;
+    return !x->sent;
+  }
+  if (x->retry == FF_RETRY_IDEMPOTENT) return ff_status_retryable(x->status);
+  return x->status == 429 || x->status == 503;
+}
+
+static void log_attempt(ff_xfer *x) {
+  const char *q = strchr(x->url, '?');
+  int n = q ? (int)(q - x->url) : (int)strlen(x->url);
+  if (x->code == CURLE_OK)
+    fprintf(stderr, "firefly: %s %.*s -> %ld (attempt %d, %.3fs)\n", x->method, n, x->url,
+            x->status, x->attempts, ff_now() - x->started);
+  else
+    fprintf(stderr, "firefly: %s %.*s -> %s (attempt %d, %.3fs)\n", x->method, n, x->url,
+            curl_easy_strerror(x->code), x->attempts, ff_now() - x->started);
+}
+
+static void finish(ff_engine *e, ff_xfer *x) {
+  int max = x->max_retries >= 0 ? x->max_retries : e->cfg.max_retries;
+  curl_off_t sent_bytes = 0;
+  curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+  curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &sent_bytes);
+  x->sent = !never_sent(x->code) && (sent_bytes > 0 || x->code == CURLE_OK);
+  if (x->retry_after_raw[0]) {
+    double s;
+    if (ff_parse_retry_after(x->retry_after_raw, ff_wall(), &s) == 0) x->retry_after = s;
+  }
+  if (e->cfg.debug) log_attempt(x);
+  detach(x);
+  if (x->attempts <= max && should_retry(x)) {
+    double delay = x->retry_after >= 0 ? x->retry_after
+                                       : ff_backoff(&e->rng, x->attempts - 1, e->cfg.backoff_base, e->cfg.backoff_cap);
+    /* Past the cap we stop and surface the error, carrying retry_after. */
+    if (x->retry_after < 0 || x->retry_after <= e->cfg.retry_after_cap) {
+      x->retry_timer.fire = retry_fire;
+      ff_timer_start(e, &x->retry_timer, ff_now() + delay);
+      return;
+    }
+  }
+  x->done(x);
+}

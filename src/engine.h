@@ -1,0 +1,112 @@
+/*
+** The engine: one libcurl multi handle, the transfers on it, timers on the
+** monotonic clock, and the retry policy applied to every transfer. No Lua and
+** no JSON here; it never blocks except inside ff_engine_step, and it never
+** calls out from inside a libcurl callback (completions are delivered from
+** ff_engine_step, after curl_multi_info_read).
+*/
+#ifndef FF_ENGINE_H
+#define FF_ENGINE_H
+
+#include <stdio.h>
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "retry.h"
+
+typedef struct ff_engine ff_engine;
+
+typedef struct ff_engine_config {
+  double connect_timeout; /* seconds to establish a connection */
+  double stall_timeout;   /* seconds without a byte before a transfer is dropped */
+  int max_retries;        /* extra attempts after the first */
+  double backoff_base;    /* first backoff ceiling, doubled per attempt */
+  double backoff_cap;     /* the largest backoff ceiling */
+  double retry_after_cap; /* a longer retry-after is surfaced, not waited out */
+  const char *ca_file;
+  const char *proxy;
+  const char *user_agent;
+  int debug;              /* log each attempt to stderr, without query strings */
+} ff_engine_config;
+
+/* A timer is embedded in its owner; the engine keeps a min-heap of pointers. */
+typedef struct ff_timer {
+  double when;
+  size_t slot; /* heap index + 1, 0 when not armed */
+  void (*fire)(struct ff_timer *t);
+} ff_timer;
+
+typedef enum ff_retry_mode {
+  FF_RETRY_NEVER,
+  FF_RETRY_IDEMPOTENT, /* GETs, downloads, token requests: transport errors, 408, 429, 5xx */
+  FF_RETRY_SUBMIT      /* only when the server certainly did not take it: no connection, 429, 503 */
+} ff_retry_mode;
+
+typedef struct ff_xfer ff_xfer;
+typedef void (*ff_xfer_done)(ff_xfer *x);
+
+struct ff_xfer {
+  /* The request, owned by the transfer and set before ff_xfer_start. */
+  const char *method;          /* static string: "GET", "POST", "PUT" */
+  char *url;
+  struct curl_slist *headers;
+  ff_buf body;
+  ff_retry_mode retry;
+  int max_retries;             /* -1: the engine's default */
+  int follow_redirects;        /* only where no credential is attached */
+  double timeout;              /* per attempt, 0 for none (downloads rely on the stall timeout) */
+  size_t max_body;             /* cap on a body kept in memory */
+  FILE *file;                  /* 2xx bodies stream here when set */
+
+  /* The outcome of the last attempt. */
+  CURLcode code;
+  long status;
+  int attempts;
+  int sent;                    /* the request may have reached the server */
+  int too_large;
+  double retry_after;          /* seconds, -1 when the server gave none */
+  ff_buf response;             /* the body (or, with a file, a non-2xx body) */
+  char request_id[128];
+  char content_type[128];
+  char errbuf[CURL_ERROR_SIZE];
+
+  /* Completion. */
+  ff_xfer_done done;
+  void *ud;
+
+  /* Internal. */
+  ff_engine *engine;
+  CURL *easy;
+  ff_timer retry_timer;
+  int running;
+  double started;
+  char retry_after_raw[96];
+};
+
+ff_engine *ff_engine_new(const ff_engine_config *cfg);
+void ff_engine_free(ff_engine *e);
+
+/* Seconds until the engine next needs attention: 0 now, -1 when idle. */
+double ff_engine_timeout(ff_engine *e);
+/* Waits up to max_wait seconds for activity, then runs completions and timers. */
+void ff_engine_step(ff_engine *e, double max_wait);
+int ff_engine_idle(ff_engine *e);
+/* Every attempt made so far, retries included (the benchmark counts them). */
+unsigned long ff_engine_requests(ff_engine *e);
+ff_rng *ff_engine_rng(ff_engine *e);
+const ff_engine_config *ff_engine_cfg(ff_engine *e);
+
+/* Each owner of a timer reserves room for it once, then arms it freely. */
+int ff_timer_reserve(ff_engine *e);
+void ff_timer_release(ff_engine *e, ff_timer *t);
+void ff_timer_start(ff_engine *e, ff_timer *t, double when);
+void ff_timer_stop(ff_engine *e, ff_timer *t);
+
+ff_xfer *ff_xfer_new(ff_engine *e);
+/* Starts (or restarts) the transfer; done is called once, after the last attempt. */
+int ff_xfer_start(ff_xfer *x);
+/* Stops the transfer if it runs and frees it; done is not called. */
+void ff_xfer_free(ff_xfer *x);
+int ff_xfer_header(ff_xfer *x, const char *fmt, ...);
+
+#endif

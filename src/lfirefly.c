@@ -1,0 +1,488 @@
+/*
+** firefly.core: the binding. A client userdata over the C engine, its
+** methods, and the JSON boundary: lua-cjson decodes what the protocol layer
+** needs, and no JSON is parsed anywhere else. Events come back to Lua as
+** values returned from step(); no Lua runs inside a libcurl callback.
+*/
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "client.h"
+#include "compat.h"
+
+#define CLIENT_MT "firefly.core.client"
+#define DECODE_KEY "firefly.core.decode" /* registry: cjson.decode */
+
+typedef struct lclient {
+  ff_client *c; /* NULL once closed */
+  ff_decoder dec;
+} lclient;
+
+/* libcurl's global init is not safe to race; once per process, however many states. */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result = CURLE_FAILED_INIT;
+static void curl_init(void) { curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+/* ---- the JSON boundary ---- */
+
+typedef enum { DEC_TOKEN, DEC_ACCEPT, DEC_JOBDOC } dec_kind;
+
+typedef struct dec_args {
+  dec_kind kind;
+  const char *json;
+  size_t len;
+  void *out;
+  char **token;
+  double *expires_in;
+  int ok;
+} dec_args;
+
+static int push_decoded(lua_State *L, const char *json, size_t len) {
+  lua_getfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
+  lua_pushlstring(L, json ? json : "", len);
+  lua_call(L, 1, 1);
+  return lua_istable(L, -1);
+}
+
+static char *field_dup(lua_State *L, int t, const char *name) {
+  char *s = NULL;
+  lua_getfield(L, t, name);
+  if (lua_type(L, -1) == LUA_TSTRING) s = ff_strdup(lua_tostring(L, -1));
+  lua_pop(L, 1);
+  return s;
+}
+
+static int field_copy(lua_State *L, int t, const char *name, char *dst, size_t size) {
+  int ok = 0;
+  lua_getfield(L, t, name);
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    ff_strlcpy(dst, lua_tostring(L, -1), size);
+    ok = 1;
+  }
+  lua_pop(L, 1);
+  return ok;
+}
+
+/* Runs protected: a hostile body may make cjson raise, and must not unwind C frames. */
+static int decode_protected(lua_State *L) {
+  dec_args *a = lua_touserdata(L, 1);
+  int t;
+  if (!push_decoded(L, a->json, a->len)) return 0;
+  t = lua_gettop(L);
+  if (a->kind == DEC_TOKEN) {
+    lua_getfield(L, t, "expires_in");
+    /* Adobe sends seconds; a string count is tolerated as aio-lib-ims does. */
+    if (lua_type(L, -1) == LUA_TNUMBER || lua_type(L, -1) == LUA_TSTRING) *a->expires_in = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    *a->token = field_dup(L, t, "access_token");
+    a->ok = *a->token != NULL && *a->expires_in > 0;
+    if (*a->token && !a->ok) {
+      free(*a->token);
+      *a->token = NULL;
+    }
+  } else if (a->kind == DEC_ACCEPT) {
+    ff_accept *acc = a->out;
+    if (!field_copy(L, t, "jobId", acc->job_id, sizeof acc->job_id)) return 0;
+    acc->status_url = field_dup(L, t, "statusUrl");
+    acc->cancel_url = field_dup(L, t, "cancelUrl");
+    a->ok = acc->status_url != NULL;
+  } else {
+    ff_jobdoc *doc = a->out;
+    if (!field_copy(L, t, "status", doc->status, sizeof doc->status)) return 0;
+    lua_getfield(L, t, "progress");
+    if (lua_type(L, -1) == LUA_TNUMBER) doc->progress = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    a->ok = 1;
+  }
+  return 0;
+}
+
+static int run_decode(void *ud, dec_args *a) {
+  lua_State *L = ud;
+  int top;
+  if (L == NULL) return -1;
+  top = lua_gettop(L);
+  lua_pushcfunction(L, decode_protected);
+  lua_pushlightuserdata(L, a);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) a->ok = 0;
+  lua_settop(L, top);
+  return a->ok ? 0 : -1;
+}
+
+static int dec_token(void *ud, const char *json, size_t len, char **token, double *expires_in) {
+  dec_args a = {DEC_TOKEN, json, len, NULL, token, expires_in, 0};
+  *token = NULL;
+  return run_decode(ud, &a);
+}
+
+static int dec_accept(void *ud, const char *json, size_t len, ff_accept *out) {
+  dec_args a = {DEC_ACCEPT, json, len, out, NULL, NULL, 0};
+  return run_decode(ud, &a);
+}
+
+static int dec_jobdoc(void *ud, const char *json, size_t len, ff_jobdoc *out) {
+  dec_args a = {DEC_JOBDOC, json, len, out, NULL, NULL, 0};
+  return run_decode(ud, &a);
+}
+
+/* ---- helpers ---- */
+
+static lclient *check_open(lua_State *L) {
+  lclient *lc = luaL_checkudata(L, 1, CLIENT_MT);
+  if (lc->c == NULL) luaL_error(L, "attempt to use a closed firefly client");
+  /* The state is lent to the decoder for this call only, never kept past it. */
+  lc->dec.ud = L;
+  return lc;
+}
+
+static void set_str(lua_State *L, const char *k, const char *v) {
+  if (v == NULL || v[0] == '\0') return;
+  lua_pushstring(L, v);
+  lua_setfield(L, -2, k);
+}
+
+static void set_num(lua_State *L, const char *k, double v) {
+  lua_pushnumber(L, v);
+  lua_setfield(L, -2, k);
+}
+
+static int looks_json(const ff_buf *b, const char *content_type) {
+  size_t i = 0;
+  if (content_type && strstr(content_type, "json")) return 1;
+  while (i < b->len && (b->data[i] == ' ' || b->data[i] == '\n' || b->data[i] == '\r')) i++;
+  return i < b->len && (b->data[i] == '{' || b->data[i] == '[');
+}
+
+/* Decodes a JSON body into the table on top of the stack as field k; silently skips bad JSON. */
+static int set_json(lua_State *L, const char *k, const ff_buf *b) {
+  int top = lua_gettop(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
+  lua_pushlstring(L, b->data ? b->data : "", b->len);
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
+    lua_setfield(L, top, k);
+    return 1;
+  }
+  lua_settop(L, top);
+  return 0;
+}
+
+static const char *server_string(lua_State *L, int t, const char *k1, const char *k2) {
+  const char *s = NULL;
+  lua_getfield(L, t, k1);
+  if (lua_type(L, -1) == LUA_TSTRING) s = lua_tostring(L, -1);
+  lua_pop(L, 1); /* the string stays alive: the body table holds it */
+  if (s == NULL && k2) {
+    lua_getfield(L, t, k2);
+    if (lua_type(L, -1) == LUA_TSTRING) s = lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
+  return s;
+}
+
+/*
+** The error table. Adobe's three error families (and IMS's OAuth one) name
+** their fields differently: error_code | error | reason for the code,
+** message | error_description for the words, validation_errors for details.
+*/
+static void push_error(lua_State *L, const ff_error *err) {
+  const char *message = err->message;
+  lua_createtable(L, 0, 10);
+  set_str(L, "kind", ff_errkind_name(err->kind));
+  if (err->status) set_num(L, "status", (double)err->status);
+  if (err->attempts) set_num(L, "attempts", err->attempts);
+  if (err->retry_after >= 0) set_num(L, "retry_after", err->retry_after);
+  set_str(L, "request_id", err->request_id);
+  set_str(L, "job_id", err->job_id);
+  if (err->body.len && looks_json(&err->body, NULL) && set_json(L, "body", &err->body)) {
+    int t = lua_gettop(L);
+    const char *code, *words;
+    lua_getfield(L, t, "body");
+    code = server_string(L, -1, "error_code", "error");
+    if (code == NULL) code = server_string(L, -1, "reason", NULL);
+    words = server_string(L, -1, "message", "error_description");
+    if (code) {
+      lua_pushstring(L, code);
+      lua_setfield(L, t, "code");
+    }
+    if (words) {
+      lua_pushstring(L, words);
+      lua_setfield(L, t, "server_message");
+    }
+    lua_getfield(L, -1, "validation_errors");
+    if (lua_istable(L, -1))
+      lua_setfield(L, t, "details");
+    else
+      lua_pop(L, 1);
+    lua_pop(L, 1); /* body */
+  } else if (err->body.len && err->body.len <= 512) {
+    lua_pushlstring(L, err->body.data, err->body.len);
+    lua_setfield(L, -2, "body");
+  }
+  set_str(L, "message", message);
+}
+
+static const char *event_type(ff_evtype t) {
+  switch (t) {
+    case FF_EV_ACCEPTED: return "accepted";
+    case FF_EV_STATUS: return "status";
+    case FF_EV_DONE: return "done";
+    default: return "error";
+  }
+}
+
+static void push_event(lua_State *L, ff_event *ev) {
+  lua_createtable(L, 0, 8);
+  lua_pushnumber(L, (lua_Number)ev->handle);
+  lua_setfield(L, -2, "handle");
+  set_str(L, "type", event_type(ev->type));
+  set_str(L, "status", ev->status);
+  if (ev->progress >= 0) set_num(L, "progress", ev->progress);
+  set_str(L, "job_id", ev->job_id);
+  set_str(L, "status_url", ev->status_url);
+  set_str(L, "cancel_url", ev->cancel_url);
+  set_str(L, "request_id", ev->request_id);
+  set_str(L, "content_type", ev->content_type);
+  set_str(L, "path", ev->path);
+  if (ev->http_status) set_num(L, "http_status", (double)ev->http_status);
+  if (ev->type == FF_EV_DONE && ev->path == NULL) {
+    if (!(looks_json(&ev->body, ev->content_type) && set_json(L, "data", &ev->body))) {
+      lua_pushlstring(L, ev->body.data ? ev->body.data : "", ev->body.len);
+      lua_setfield(L, -2, "body");
+    }
+  }
+  if (ev->type == FF_EV_ERROR) {
+    push_error(L, &ev->err);
+    lua_setfield(L, -2, "err");
+  }
+}
+
+static int push_fail(lua_State *L, ff_error *err) {
+  luaL_pushfail(L);
+  push_error(L, err);
+  ff_error_free(err);
+  return 2;
+}
+
+static int push_handle(lua_State *L, uint64_t h, ff_error *err) {
+  if (h == 0) return push_fail(L, err);
+  lua_pushnumber(L, (lua_Number)h);
+  ff_error_free(err);
+  return 1;
+}
+
+static uint64_t check_handle(lua_State *L, int i) {
+  lua_Number n = luaL_checknumber(L, i);
+  if (n < 1) luaL_argerror(L, i, "not a handle");
+  return (uint64_t)n;
+}
+
+/* ---- methods ---- */
+
+static int f_submit(lua_State *L) {
+  lclient *lc = check_open(L);
+  size_t len;
+  const char *url = luaL_checkstring(L, 2);
+  const char *body = luaL_checklstring(L, 3, &len);
+  const char *model = luaL_optstring(L, 4, NULL);
+  double timeout = luaL_optnumber(L, 5, 300);
+  ff_error err;
+  ff_error_init(&err);
+  return push_handle(L, ff_client_submit(lc->c, url, body, len, model, timeout, &err), &err);
+}
+
+static int f_attach(lua_State *L) {
+  lclient *lc = check_open(L);
+  const char *status_url = luaL_checkstring(L, 2);
+  const char *cancel_url = luaL_optstring(L, 3, NULL);
+  const char *job_id = luaL_optstring(L, 4, NULL);
+  double timeout = luaL_optnumber(L, 5, 300);
+  ff_error err;
+  ff_error_init(&err);
+  return push_handle(L, ff_client_attach(lc->c, status_url, cancel_url, job_id, timeout, &err), &err);
+}
+
+static int f_request(lua_State *L) {
+  static const char *const methods[] = {"GET", "POST", "PUT", "DELETE", NULL};
+  static const char *const retries[] = {"never", "idempotent", "submit", NULL};
+  static const ff_retry_mode modes[] = {FF_RETRY_NEVER, FF_RETRY_IDEMPOTENT, FF_RETRY_SUBMIT};
+  lclient *lc = check_open(L);
+  int m = luaL_checkoption(L, 2, NULL, methods);
+  const char *url = luaL_checkstring(L, 3);
+  size_t len = 0;
+  const char *body = luaL_optlstring(L, 4, NULL, &len);
+  const char *ctype = luaL_optstring(L, 5, NULL);
+  int r = luaL_checkoption(L, 6, m == 0 ? "idempotent" : "submit", retries);
+  ff_error err;
+  ff_error_init(&err);
+  return push_handle(L, ff_client_request(lc->c, methods[m], url, body, len, ctype, modes[r], &err), &err);
+}
+
+static int f_download(lua_State *L) {
+  lclient *lc = check_open(L);
+  const char *url = luaL_checkstring(L, 2);
+  const char *path = luaL_optstring(L, 3, NULL);
+  ff_error err;
+  ff_error_init(&err);
+  return push_handle(L, ff_client_download(lc->c, url, path, &err), &err);
+}
+
+static int f_cancel(lua_State *L) {
+  lclient *lc = check_open(L);
+  lua_pushboolean(L, ff_client_cancel(lc->c, check_handle(L, 2)));
+  return 1;
+}
+
+/* Advances up to `wait` seconds (0: never blocks) and returns the events produced. */
+static int f_step(lua_State *L) {
+  lclient *lc = check_open(L);
+  double wait = luaL_optnumber(L, 2, 0);
+  ff_event *ev;
+  int n = 0;
+  ff_client_step(lc->c, wait < 0 ? 0 : wait);
+  lua_newtable(L);
+  while ((ev = ff_client_event(lc->c)) != NULL) {
+    push_event(L, ev);
+    ff_event_free(ev);
+    lua_rawseti(L, -2, ++n);
+  }
+  lc->dec.ud = NULL;
+  return 1;
+}
+
+static int f_timeout(lua_State *L) {
+  lclient *lc = check_open(L);
+  double t = ff_client_timeout(lc->c);
+  if (t < 0) return luaL_pushfail(L), 1;
+  lua_pushnumber(L, t);
+  return 1;
+}
+
+static int f_stats(lua_State *L) {
+  lclient *lc = check_open(L);
+  ff_stats st;
+  ff_client_stats(lc->c, &st);
+  lua_createtable(L, 0, 3);
+  set_num(L, "requests", (double)st.requests);
+  set_num(L, "token_fetches", (double)st.token_fetches);
+  set_num(L, "active", (double)st.active);
+  return 1;
+}
+
+/* close, __gc and __close are one function; closing twice is harmless. */
+static int f_close(lua_State *L) {
+  lclient *lc = luaL_checkudata(L, 1, CLIENT_MT);
+  if (lc->c) {
+    lc->dec.ud = NULL;
+    ff_client_free(lc->c);
+    lc->c = NULL;
+  }
+  return 0;
+}
+
+static int f_tostring(lua_State *L) {
+  lclient *lc = luaL_checkudata(L, 1, CLIENT_MT);
+  if (lc->c)
+    lua_pushfstring(L, "firefly.core.client (%p)", (void *)lc);
+  else
+    lua_pushliteral(L, "firefly.core.client (closed)");
+  return 1;
+}
+
+/* ---- construction ---- */
+
+static const char *opt_str(lua_State *L, const char *k) {
+  const char *s;
+  lua_getfield(L, 1, k);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return NULL;
+  }
+  if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "option '%s' must be a string", k);
+  s = lua_tostring(L, -1);
+  lua_pop(L, 1); /* the options table keeps the string alive during new() */
+  return s;
+}
+
+static double opt_num(lua_State *L, const char *k, double def) {
+  double v = def;
+  lua_getfield(L, 1, k);
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "option '%s' must be a number", k);
+    v = lua_tonumber(L, -1);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+static int io_new(lua_State *L) {
+  ff_config cfg;
+  ff_error err;
+  lclient *lc;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  memset(&cfg, 0, sizeof cfg);
+  cfg.client_id = opt_str(L, "client_id");
+  cfg.client_secret = opt_str(L, "client_secret");
+  cfg.access_token = opt_str(L, "access_token");
+  cfg.scopes = opt_str(L, "scopes");
+  cfg.ims_url = opt_str(L, "ims_url");
+  cfg.ca_file = opt_str(L, "ca_file");
+  cfg.proxy = opt_str(L, "proxy");
+  cfg.user_agent = opt_str(L, "user_agent");
+  cfg.connect_timeout = opt_num(L, "connect_timeout", 10);
+  cfg.request_timeout = opt_num(L, "request_timeout", 60);
+  cfg.stall_timeout = opt_num(L, "stall_timeout", 30);
+  cfg.poll_first = opt_num(L, "poll_first", 1);
+  cfg.poll_max = opt_num(L, "poll_max", 10);
+  cfg.max_retries = (int)opt_num(L, "max_retries", 4);
+  cfg.retry_after_cap = opt_num(L, "retry_after_cap", 120);
+  cfg.debug = (int)opt_num(L, "debug", 0);
+  if (cfg.access_token == NULL && (cfg.client_id == NULL || cfg.client_secret == NULL || cfg.ims_url == NULL))
+    return luaL_error(L, "firefly.core.new needs access_token, or client_id, client_secret and ims_url");
+  if (cfg.scopes == NULL) cfg.scopes = "openid,AdobeID,firefly_api,ff_apis";
+  if (curl_init_result != CURLE_OK) return luaL_error(L, "libcurl failed to initialise");
+  /* Closed first, then opened: an allocation error leaves a consistent handle. */
+  lc = lua_newuserdata(L, sizeof *lc);
+  memset(lc, 0, sizeof *lc);
+  luaL_setmetatable(L, CLIENT_MT);
+  lc->dec.token = dec_token;
+  lc->dec.accept = dec_accept;
+  lc->dec.jobdoc = dec_jobdoc;
+  ff_error_init(&err);
+  lc->c = ff_client_new(&cfg, &lc->dec, &err);
+  if (lc->c == NULL) return luaL_error(L, "%s", err.message);
+  return 1;
+}
+
+static const luaL_Reg meth[] = {
+  {"submit", f_submit}, {"attach", f_attach}, {"request", f_request}, {"download", f_download},
+  {"cancel", f_cancel}, {"step", f_step}, {"timeout", f_timeout}, {"stats", f_stats},
+  {"close", f_close}, {NULL, NULL}};
+
+static const luaL_Reg metameth[] = {
+  {"__gc", f_close}, {"__close", f_close}, {"__tostring", f_tostring}, {"__index", NULL}, {NULL, NULL}};
+
+static const luaL_Reg corelib[] = {{"new", io_new}, {NULL, NULL}};
+
+LUALIB_API int luaopen_firefly_core(lua_State *L) {
+  pthread_once(&curl_once, curl_init);
+  if (luaL_newmetatable(L, CLIENT_MT)) {
+    luaL_setfuncs(L, metameth, 0);
+    luaL_newlib(L, meth);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
+  /* cjson.decode, kept per state in the registry (no C globals). */
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "cjson");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "decode");
+  lua_setfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
+  lua_pop(L, 1);
+  luaL_newlib(L, corelib);
+  lua_pushliteral(L, "0.1.0");
+  lua_setfield(L, -2, "version");
+  return 1;
+}

@@ -1,0 +1,111 @@
+/*
+** What the protocol layer (auth, requests, jobs) shares: the error it reports,
+** the events it emits, and the decoder the binding lends it. The protocol
+** layer never parses JSON itself: it asks the decoder for the few fields it
+** needs (token and expiry; job id, URLs, status and progress).
+*/
+#ifndef FF_PROTOCOL_H
+#define FF_PROTOCOL_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "engine.h"
+
+typedef enum ff_errkind {
+  FF_E_NONE = 0,
+  FF_E_VALIDATION,
+  FF_E_AUTH,
+  FF_E_RATE_LIMITED,
+  FF_E_HTTP,
+  FF_E_TIMEOUT,
+  FF_E_TRANSPORT,
+  FF_E_JOB_FAILED,
+  FF_E_CANCELED,
+  FF_E_UNKNOWN_OUTCOME, /* a submit that may or may not have been accepted */
+  FF_E_IO,
+  FF_E_NOMEM
+} ff_errkind;
+
+const char *ff_errkind_name(ff_errkind k);
+
+typedef struct ff_error {
+  ff_errkind kind;
+  long status;         /* HTTP status, 0 when there was none */
+  int attempts;
+  double retry_after;  /* seconds, -1 when none */
+  char message[256];   /* our words; the server's come from body */
+  char request_id[128];
+  char job_id[256];
+  ff_buf body;         /* the server's error body or job document, for the binding to read */
+} ff_error;
+
+void ff_error_init(ff_error *err);
+void ff_error_free(ff_error *err);
+void ff_error_set(ff_error *err, ff_errkind kind, const char *fmt, ...);
+/* Fills err from a finished transfer that did not succeed; takes its body. */
+void ff_error_from_xfer(ff_error *err, ff_xfer *x);
+void ff_error_copy(ff_error *dst, const ff_error *src);
+
+typedef struct ff_jobdoc {
+  char status[32];
+  double progress; /* -1 when absent */
+} ff_jobdoc;
+
+typedef struct ff_accept {
+  char job_id[256];
+  char *status_url; /* malloc'd by the decoder, freed by the caller */
+  char *cancel_url;
+} ff_accept;
+
+/* Each returns 0, or -1 when the document lacks what is needed. */
+typedef struct ff_decoder {
+  void *ud;
+  int (*token)(void *ud, const char *json, size_t len, char **token, double *expires_in);
+  int (*accept)(void *ud, const char *json, size_t len, ff_accept *out);
+  int (*jobdoc)(void *ud, const char *json, size_t len, ff_jobdoc *out);
+} ff_decoder;
+
+typedef enum ff_evtype {
+  FF_EV_ACCEPTED, /* a job was accepted: job_id, status_url, cancel_url */
+  FF_EV_STATUS,   /* a job's status or progress changed */
+  FF_EV_DONE,     /* finished well: body is the job document, response, or bytes */
+  FF_EV_ERROR     /* finished badly: err */
+} ff_evtype;
+
+typedef struct ff_event {
+  struct ff_event *next;
+  ff_evtype type;
+  uint64_t handle;
+  char status[32];
+  double progress;
+  char job_id[256];
+  char *status_url;
+  char *cancel_url;
+  long http_status;
+  char request_id[128];
+  char content_type[128];
+  ff_buf body;
+  char *path;     /* a finished download's file */
+  ff_error err;
+} ff_event;
+
+ff_event *ff_event_new(ff_evtype type, uint64_t handle);
+void ff_event_free(ff_event *ev);
+
+/* The settings and services every protocol object reaches through. */
+typedef struct ff_ctx {
+  ff_engine *engine;
+  struct ff_auth *auth;
+  ff_decoder *dec;
+  const char *api_key;
+  double request_timeout;
+  double poll_first;  /* the first poll, seconds after a job is accepted */
+  double poll_max;    /* the longest wait between polls */
+  int debug;
+  void (*emit)(struct ff_ctx *ctx, ff_event *ev); /* takes ownership */
+  /* An operation has nothing left in flight and may be freed (after the step). */
+  void (*release)(struct ff_ctx *ctx, uint64_t handle);
+} ff_ctx;
+
+#endif
