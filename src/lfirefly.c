@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "client.h"
+#include "clock.h"
 #include "compat.h"
 
 #define CLIENT_MT "firefly.core.client"
@@ -464,7 +465,13 @@ static const luaL_Reg meth[] = {
 static const luaL_Reg metameth[] = {
   {"__gc", f_close}, {"__close", f_close}, {"__tostring", f_tostring}, {"__index", NULL}, {NULL, NULL}};
 
-static const luaL_Reg corelib[] = {{"new", io_new}, {NULL, NULL}};
+/* Monotonic seconds, for waits measured in Lua. */
+static int io_now(lua_State *L) {
+  lua_pushnumber(L, ff_now());
+  return 1;
+}
+
+static const luaL_Reg corelib[] = {{"new", io_new}, {"now", io_now}, {NULL, NULL}};
 
 LUALIB_API int luaopen_firefly_core(lua_State *L) {
   pthread_once(&curl_once, curl_init);

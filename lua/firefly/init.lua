@@ -1,0 +1,248 @@
+-- firefly: Adobe Firefly Services from Lua. This file is the public API of
+-- DESIGN.md: firefly.new, one method per Firefly operation, ff:job, ff:step
+-- and ff:timeout for host loops, firefly.run and ff:map for coroutines.
+-- The C core (firefly.core) does the transport; this layer validates, builds
+-- request bodies, and turns the core's events into jobs and results.
+
+local core = require "firefly.core"
+local cjson = require "cjson"
+local errors = require "firefly.errors"
+local job = require "firefly.job"
+local options = require "firefly.options"
+local scheduler = require "firefly.scheduler"
+local validate = require "firefly.validate"
+
+local firefly = { _VERSION = "firefly 0.1.0", errors = errors }
+
+local Client = {}
+Client.__index = Client
+
+-- The generating operations: method name -> Firefly path (API-NOTES §2).
+local OPERATIONS = {
+  generate_images = "/v3/images/generate-async",
+  generate_similar_images = "/v3/images/generate-similar-async",
+  expand_image = "/v3/images/expand-async",
+  fill_image = "/v3/images/fill-async",
+  generate_object_composite = "/v3/images/generate-object-composite-async",
+  generate_video = "/v3/videos/generate",
+}
+
+local CALL_OPTIONS = { model_version = "string", timeout = "number", on_progress = "function", wait = "boolean" }
+
+local function log(self, level, fmt, ...)
+  local want = self._opts.log
+  if want == "debug" or (want == "info" and level == "info") then
+    io.stderr:write("firefly: ", fmt:format(...), "\n")
+  end
+end
+
+function firefly.new(opts)
+  local o = options.resolve(opts)
+  local c = core.new {
+    client_id = o.client_id, client_secret = o.client_secret, access_token = o.access_token,
+    scopes = o.scopes, ims_url = o.ims_url, ca_file = o.ca_file, proxy = o.proxy,
+    connect_timeout = o.connect_timeout, request_timeout = o.request_timeout,
+    stall_timeout = o.stall_timeout, poll_first = o.poll_interval, poll_max = o.poll_max,
+    max_retries = o.max_retries, retry_after_cap = o.retry_after_cap,
+    user_agent = o.user_agent or ("firefly-lua/0.1.0 (" .. _VERSION .. ")"),
+    debug = o.log == "debug" and 1 or 0,
+  }
+  return setmetatable({ _core = c, _opts = o, _pending = {}, _npending = 0 }, Client)
+end
+
+-- ---- the engine, from Lua ----
+
+function Client:_clock()
+  return core.now()
+end
+
+function Client:_track(handle, obj)
+  self._pending[handle] = obj
+  self._npending = self._npending + 1
+  scheduler.track(self, true)
+  return obj
+end
+
+-- Steps the core and hands each event to its job or transfer. User callbacks
+-- run here, after the step returned; one that raises does not lose the others.
+function Client:_pump(wait)
+  local evs = self._core:step(wait)
+  local out, raised = {}, nil
+  for i = 1, #evs do
+    local ev = evs[i]
+    local target = self._pending[ev.handle]
+    if target then
+      if ev.type == "done" or ev.type == "error" then
+        self._pending[ev.handle] = nil
+        self._npending = self._npending - 1
+      end
+      local ok, e = pcall(target._event, target, ev)
+      if not ok and raised == nil then raised = e end
+      if ev.type == "done" or ev.type == "error" then
+        if target.id then log(self, "info", "job %s %s", target.id, target.err and tostring(target.err) or "succeeded") end
+      elseif ev.type == "accepted" then
+        log(self, "debug", "job %s accepted", tostring(ev.job_id))
+      end
+      out[#out + 1] = { type = ev.type, job = target, status = target.status,
+                        progress = target.progress, err = target.err }
+    end
+  end
+  scheduler.track(self, self._npending > 0)
+  if raised ~= nil then error(raised, 0) end
+  return out
+end
+
+-- Host loops: advance without blocking (or up to `wait` seconds) and get the
+-- events produced: {type = "accepted"|"status"|"done"|"error", job = ..., ...}.
+function Client:step(wait)
+  if wait ~= nil and type(wait) ~= "number" then error("ff:step: wait must be a number", 2) end
+  return self:_pump(wait or 0)
+end
+
+-- Seconds until the client next needs a step; nil when nothing is in flight.
+function Client:timeout()
+  return self._core:timeout()
+end
+
+function Client:stats()
+  local s = self._core:stats()
+  s.pending = self._npending
+  return s
+end
+
+function Client:close()
+  if self._closed then return end
+  self._closed = true
+  for handle, obj in pairs(self._pending) do
+    obj.err = errors.new { kind = "canceled", message = "the client was closed" }
+    obj.finished = true
+    scheduler.wake(obj)
+    self._pending[handle] = nil
+  end
+  self._npending = 0
+  scheduler.track(self, false)
+  self._core:close()
+end
+Client.__close = Client.close
+Client.__gc = Client.close
+
+-- ---- operations ----
+
+local function check_call(method, body, opts)
+  if type(body) ~= "table" then
+    error(("ff:%s: body must be a table (Adobe's JSON request), got %s"):format(method, type(body)), 3)
+  end
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then error(("ff:%s: opts must be a table"):format(method), 3) end
+  for k, v in pairs(opts) do
+    local want = CALL_OPTIONS[k]
+    if not want then error(("ff:%s: unknown option '%s'"):format(method, tostring(k)), 3) end
+    if type(v) ~= want then
+      error(("ff:%s: option '%s' must be a %s, got %s"):format(method, k, want, type(v)), 3)
+    end
+  end
+  return opts
+end
+
+function Client:_submit(op, body, opts)
+  if self._closed then error("attempt to use a closed firefly client", 3) end
+  local list = validate.request(op, body, { model_version = opts.model_version })
+  if list then return nil, errors.validation(list, validate) end
+  local ok, json = pcall(cjson.encode, body)
+  if not ok then
+    return nil, errors.new { kind = "validation", message = "the body cannot be sent as JSON: " .. tostring(json) }
+  end
+  local handle, err = self._core:submit(self._opts.api_url .. OPERATIONS[op], json, opts.model_version,
+                                        opts.timeout or self._opts.timeout)
+  if not handle then return nil, errors.from_core(err) end
+  log(self, "debug", "%s submitted", op)
+  local j = self:_track(handle, job.new(self, handle, op, opts))
+  if opts.wait == false then return j end
+  return j:wait()
+end
+
+for method in pairs(OPERATIONS) do
+  Client[method] = function(self, body, opts)
+    return self:_submit(method, body, check_call(method, body, opts))
+  end
+end
+
+-- Re-attaches to a job submitted earlier, by its jobId (URN or bare) or statusUrl.
+function Client:job(id_or_url, opts)
+  if type(id_or_url) ~= "string" or id_or_url == "" then
+    error("ff:job: expects a job id or a status URL", 2)
+  end
+  opts = check_call("job", {}, opts)
+  local status_url, cancel_url, id
+  if id_or_url:match("^https?://") then
+    status_url = id_or_url
+    id = id_or_url:match("/v3/status/([^/?]+)")
+    cancel_url = id and id_or_url:gsub("/v3/status/", "/v3/cancel/", 1)
+  else
+    id = id_or_url
+    status_url = self._opts.api_url .. "/v3/status/" .. id
+    cancel_url = self._opts.api_url .. "/v3/cancel/" .. id
+  end
+  local handle, err = self._core:attach(status_url, cancel_url, id, opts.timeout or self._opts.timeout)
+  if not handle then return nil, errors.from_core(err) end
+  local j = self:_track(handle, job.new(self, handle, "job", opts))
+  j.id, j.status_url, j.cancel_url, j.status = id, status_url, cancel_url, "pending"
+  if opts.wait == false then return j end
+  return j:wait()
+end
+
+function Client:_download(url, path)
+  local handle, err = self._core:download(url, path)
+  if not handle then return nil, errors.from_core(err) end
+  return self:_track(handle, job.transfer(self, handle))
+end
+
+-- ---- coroutines ----
+
+-- Runs fn as a coroutine, driving the engine until it returns; its results are returned.
+function firefly.run(fn, ...)
+  if type(fn) ~= "function" then error("firefly.run: expects a function", 2) end
+  local co, box = scheduler.spawn(fn, ...)
+  scheduler.loop(function() return coroutine.status(co) == "dead" end)
+  return (table.unpack or unpack)(box.results, 1, box.n)
+end
+
+-- Calls fn(item, i) for every item, at most `concurrency` at once, each in its
+-- own coroutine. Returns results in input order and a table of errors by index
+-- (an item whose fn returned nil, err or raised); one failure stops nothing.
+function Client:map(items, fn, opts)
+  if type(items) ~= "table" then error("ff:map: items must be a table", 2) end
+  if type(fn) ~= "function" then error("ff:map: fn must be a function", 2) end
+  opts = opts or {}
+  local concurrency = opts.concurrency or 8
+  if type(concurrency) ~= "number" or concurrency < 1 then
+    error("ff:map: concurrency must be a number >= 1", 2)
+  end
+  local n, next_i = #items, 0
+  local results, errs = {}, {}
+  local workers = {}
+  local function worker()
+    while next_i < n do
+      next_i = next_i + 1
+      local i = next_i
+      local ok, value, err = pcall(fn, items[i], i)
+      if not ok then
+        errs[i] = errors.is(value) and value or errors.new { kind = "raised", message = tostring(value) }
+      elseif value == nil then
+        errs[i] = err or errors.new { kind = "raised", message = "returned nil" }
+      else
+        results[i] = value
+      end
+    end
+  end
+  for w = 1, math.min(n, math.floor(concurrency)) do workers[w] = scheduler.spawn(worker) end
+  scheduler.loop(function()
+    for w = 1, #workers do
+      if coroutine.status(workers[w]) ~= "dead" then return false end
+    end
+    return true
+  end)
+  return results, errs
+end
+
+return firefly

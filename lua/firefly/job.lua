@@ -1,0 +1,115 @@
+-- Operations in flight, as Lua sees them. A Job is a Firefly async job
+-- (job.id, job.status, job.progress, job:wait, job:cancel); a Transfer is a
+-- single request or download. Both are finished by events from ff:step and
+-- waited for the same way: by yielding inside firefly.run / ff:map, by
+-- stepping the engine anywhere else.
+
+local errors = require "firefly.errors"
+local result = require "firefly.result"
+local scheduler = require "firefly.scheduler"
+
+local job = {}
+
+local function wait_for(self, timeout)
+  if not self.finished and not scheduler.wait(self) then
+    local client = self._client
+    local deadline = timeout and (client:_clock() + timeout)
+    while not self.finished do
+      local left = deadline and (deadline - client:_clock())
+      if left and left <= 0 then
+        return nil, errors.new { kind = "timeout", job_id = self.id,
+          message = ("still running after waiting %g s (the job goes on)"):format(timeout) }
+      end
+      if not client:_pump(left and math.min(left, 1) or 1) and not self.finished then
+        return nil, errors.new { kind = "transport", job_id = self.id,
+          message = "the engine has nothing in flight for this operation" }
+      end
+    end
+  end
+  if self.err then return nil, self.err end
+  return self.result
+end
+
+-- ---- Job ----
+
+local Job = {}
+Job.__index = Job
+
+function job.new(client, handle, op, opts)
+  return setmetatable({
+    _client = client, _handle = handle, _on_progress = opts.on_progress,
+    operation = op, status = "submitting", finished = false,
+  }, Job)
+end
+
+function Job:wait(timeout)
+  if timeout ~= nil and type(timeout) ~= "number" then
+    error("job:wait: timeout must be a number of seconds", 2)
+  end
+  return wait_for(self, timeout)
+end
+
+-- Asks Firefly to cancel; the job ends (canceled, or done if it won the race).
+function Job:cancel()
+  if self.finished then return false end
+  return self._client._core:cancel(self._handle)
+end
+
+function Job:__tostring()
+  return ("firefly job %s (%s%s)"):format(self.id or "(not yet accepted)", self.status,
+    self.progress and (" " .. self.progress .. "%") or "")
+end
+
+function Job:_event(ev)
+  local t = ev.type
+  if t == "accepted" then
+    self.id, self.status_url, self.cancel_url = ev.job_id, ev.status_url, ev.cancel_url
+    self.status = "pending"
+  elseif t == "status" then
+    self.status, self.progress = ev.status, ev.progress and result.integers({ ev.progress })[1]
+  elseif t == "done" then
+    self.status, self.progress = "succeeded", 100
+    local data = ev.data or {}
+    self.result = result.new(self._client, data.result, { job_id = self.id, request_id = ev.request_id })
+    self.finished = true
+  else
+    local err = ev.err
+    if err.kind == "job_failed" or err.kind == "canceled" then
+      self.status = err.body and err.body.status or self.status
+    end
+    self.err = errors.from_core(err, { job_id = self.id or err.job_id })
+    self.finished = true
+  end
+  if self._on_progress and (t == "status" or t == "accepted") then self._on_progress(self) end
+  if self.finished then scheduler.wake(self) end
+end
+
+-- ---- Transfer ----
+
+local Transfer = {}
+Transfer.__index = Transfer
+
+function job.transfer(client, handle)
+  return setmetatable({ _client = client, _handle = handle, finished = false }, Transfer)
+end
+
+function Transfer:wait(timeout)
+  return wait_for(self, timeout)
+end
+
+function Transfer:cancel()
+  if self.finished then return false end
+  return self._client._core:cancel(self._handle)
+end
+
+function Transfer:_event(ev)
+  if ev.type == "done" then
+    self.result = ev
+  elseif ev.type == "error" then
+    self.err = errors.from_core(ev.err)
+  end
+  self.finished = self.result ~= nil or self.err ~= nil
+  if self.finished then scheduler.wake(self) end
+end
+
+return job

@@ -1,0 +1,84 @@
+-- Client options: what firefly.new accepts, its defaults, and the environment
+-- variables each falls back to (Adobe's quickstart names). Misuse raises,
+-- naming the option; a typo in an option name is misuse too.
+
+local options = {}
+
+local DEFAULTS = {
+  api_url = "https://firefly-api.adobe.io",
+  ims_url = "https://ims-na1.adobelogin.com",
+  scopes = "openid,AdobeID,session,additional_info,read_organizations,firefly_api,ff_apis",
+  timeout = 300,          -- seconds a job may take before it is cancelled
+  poll_interval = 1,      -- seconds from submit to the first poll
+  poll_max = 10,          -- the longest wait between polls
+  request_timeout = 60,   -- one HTTP exchange
+  connect_timeout = 10,
+  stall_timeout = 30,     -- seconds without a byte
+  max_retries = 4,
+  retry_after_cap = 120,  -- a longer retry-after is returned as an error, not slept through
+}
+
+local ENV = {
+  client_id = "FIREFLY_SERVICES_CLIENT_ID",
+  client_secret = "FIREFLY_SERVICES_CLIENT_SECRET",
+  access_token = "FIREFLY_SERVICES_ACCESS_TOKEN",
+  api_url = "FIREFLY_SERVICES_API_URL",
+  ims_url = "FIREFLY_SERVICES_IMS_URL",
+  log = "FIREFLY_LOG",
+}
+
+local TYPES = {
+  client_id = "string", client_secret = "string", access_token = "string", scopes = "string",
+  api_url = "string", ims_url = "string", timeout = "number", poll_interval = "number",
+  poll_max = "number", request_timeout = "number", connect_timeout = "number",
+  stall_timeout = "number", max_retries = "number", retry_after_cap = "number",
+  rate_limit = "table", ca_file = "string", proxy = "string", log = "string",
+  user_agent = "string",
+}
+
+local function trim_slash(url)
+  return (url:gsub("/+$", ""))
+end
+
+function options.resolve(opts, getenv)
+  getenv = getenv or os.getenv
+  if opts ~= nil and type(opts) ~= "table" then
+    error("firefly.new: options must be a table, got " .. type(opts), 3)
+  end
+  opts = opts or {}
+  for k, v in pairs(opts) do
+    local want = TYPES[k]
+    if not want then error("firefly.new: unknown option '" .. tostring(k) .. "'", 3) end
+    if type(v) ~= want then
+      error(("firefly.new: option '%s' must be a %s, got %s"):format(k, want, type(v)), 3)
+    end
+  end
+  local o = {}
+  for k in pairs(TYPES) do
+    local v = opts[k]
+    if v == nil and ENV[k] then
+      v = getenv(ENV[k])
+      if v == "" then v = nil end
+    end
+    if v == nil then v = DEFAULTS[k] end
+    o[k] = v
+  end
+  for _, k in ipairs { "timeout", "poll_interval", "poll_max", "request_timeout", "connect_timeout" } do
+    if o[k] <= 0 then error(("firefly.new: option '%s' must be positive"):format(k), 3) end
+  end
+  if o.max_retries < 0 then error("firefly.new: option 'max_retries' must be 0 or more", 3) end
+  o.api_url, o.ims_url = trim_slash(o.api_url), trim_slash(o.ims_url)
+  if not o.access_token and not (o.client_id and o.client_secret) then
+    error("firefly.new: no credentials: set client_id and client_secret (or access_token), "
+      .. "or the environment variables FIREFLY_SERVICES_CLIENT_ID and FIREFLY_SERVICES_CLIENT_SECRET", 3)
+  end
+  if not o.client_id then
+    error("firefly.new: client_id is required with access_token (Firefly wants it as x-api-key)", 3)
+  end
+  if o.log and o.log ~= "info" and o.log ~= "debug" then
+    error("firefly.new: log must be 'info' or 'debug', got '" .. o.log .. "'", 3)
+  end
+  return o
+end
+
+return options

@@ -1,0 +1,86 @@
+-- Results mirror Adobe's JSON (result.size, result.outputs[i].seed,
+-- result.outputs[i].image.url); each output also knows how to fetch itself.
+
+local errors = require "firefly.errors"
+
+local result = {}
+
+-- The client an output came from, kept aside so results stay plain data.
+local owner = setmetatable({}, { __mode = "k" })
+
+local Output = {}
+Output.__index = Output
+
+local function url_of(out)
+  local media = out.image or out.video
+  return media and media.url
+end
+
+function Output:url()
+  return url_of(self)
+end
+
+-- Adobe's presigned output URLs last an hour; a 403 after that deserves saying so.
+local function explain(err, what)
+  if err.kind == "http" and err.status == 403 then
+    err.message = what .. " was refused (HTTP 403): Firefly's output URLs expire an hour after the job"
+  end
+  return err
+end
+
+-- Streams the output to path (a temporary name first, renamed once complete).
+function Output:save(path)
+  if type(path) ~= "string" or path == "" then
+    error("output:save: path must be a non-empty string", 2)
+  end
+  local url = url_of(self)
+  if not url then return nil, errors.new { kind = "validation", message = "this output has no URL" } end
+  local xfer, err = owner[self]:_download(url, path)
+  if not xfer then return nil, err end
+  local ok, werr = xfer:wait()
+  if not ok then return nil, explain(werr, "the download of " .. path) end
+  return path
+end
+
+-- The output's bytes, in memory.
+function Output:bytes()
+  local url = url_of(self)
+  if not url then return nil, errors.new { kind = "validation", message = "this output has no URL" } end
+  local xfer, err = owner[self]:_download(url, nil)
+  if not xfer then return nil, err end
+  local ev, werr = xfer:wait()
+  if not ev then return nil, explain(werr, "the download") end
+  return ev.body
+end
+
+-- cjson decodes every JSON number as a float; on Lua 5.3+ give back integers
+-- where JSON had them, so a seed prints as 42 and not 42.0.
+local tointeger = math.tointeger
+local function integers(t, depth)
+  if not tointeger or depth > 16 then return t end
+  for k, v in pairs(t) do
+    if type(v) == "number" then
+      local i = tointeger(v)
+      if i then t[k] = i end
+    elseif type(v) == "table" then
+      integers(v, depth + 1)
+    end
+  end
+  return t
+end
+result.integers = function(t) return integers(t, 0) end
+
+-- Wraps Adobe's `result` object from a succeeded job document.
+function result.new(client, data, meta)
+  local r = integers(data or {}, 0)
+  r.outputs = r.outputs or {}
+  for _, out in ipairs(r.outputs) do
+    owner[out] = client
+    setmetatable(out, Output)
+  end
+  r.job_id = meta.job_id
+  r.request_id = meta.request_id
+  return r
+end
+
+return result
