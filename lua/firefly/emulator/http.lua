@@ -1,0 +1,44 @@
+-- Request-body handling shared by the Firefly JSON endpoints.
+local cjson = require "cjson"
+local errors = require "firefly.emulator.errors"
+
+local http = {}
+
+-- The media type without parameters, lowercased ("application/json").
+function http.media_type(req)
+  local ct = req.headers["content-type"] or ""
+  return (ct:match("^%s*([^;%s]*)") or ""):lower()
+end
+
+-- Decodes a JSON object body the way the async endpoints do; returns the
+-- table, or nil and the error response (400 empty_input_body / 415 / 400 bad_request).
+function http.json_body(req)
+  if req.body:match("^%s*$") then
+    return nil, errors.firefly(400, "empty_input_body")
+  end
+  -- multipart/form-data is Adobe's other accepted type; the emulator does not
+  -- take it yet, and says so the way Adobe refuses any other type.
+  if http.media_type(req) ~= "application/json" then
+    return nil, errors.firefly(415, "invalid_content_type")
+  end
+  if not req.body:match("^%s*{") then
+    return nil, errors.firefly(400, "bad_request", "The request body must be a JSON object.")
+  end
+  local ok, doc = pcall(cjson.decode, req.body)
+  if not ok or type(doc) ~= "table" then
+    return nil, errors.firefly(400, "bad_request", "The request body is not valid JSON.")
+  end
+  return doc
+end
+
+-- Runs firefly.validate when it is present; returns the 422 response or nil.
+function http.validate(op, body, req)
+  local ok, validate = pcall(require, "firefly.validate")
+  if not ok or type(validate) ~= "table" or validate.request == nil then return nil end
+  local errs = validate.request(op, body, { model_version = req.headers["x-model-version"] })
+  if errs == nil or #errs == 0 then return nil end
+  return errors.firefly(422, "validation_error", "Request validation failed.",
+    { validation_errors = errs })
+end
+
+return http

@@ -1,0 +1,113 @@
+-- firefly.emulator: the behaviour of the firefly-emulator executable.
+-- main.c calls configure(args) once, app:listening(url) once, then
+-- app:handle(req) for every request, always from one thread.
+local control = require "firefly.emulator.control"
+local errors = require "firefly.emulator.errors"
+local flags = require "firefly.emulator.flags"
+local gateway = require "firefly.emulator.gateway"
+local images = require "firefly.emulator.images"
+local ims = require "firefly.emulator.ims"
+local jobs = require "firefly.emulator.jobs"
+local native = require "firefly.emulator.native"
+local outputs = require "firefly.emulator.outputs"
+local util = require "firefly.emulator.util"
+
+local M = {}
+
+-- The routing table. `pattern` is anchored and its captures become handler
+-- arguments; `gateway = true` puts the API-key and token checks in front.
+-- Adding an endpoint is adding a line here (and its handler).
+M.routes = {
+  { "POST", "^/ims/token/v3$", ims.token },
+  { "POST", "^/v3/images/generate%-async$", images.generate_async, gateway = true },
+  { "GET", "^/v3/status/([^/]+)$", jobs.status, gateway = true },
+  { "PUT", "^/v3/cancel/([^/]+)$", jobs.cancel, gateway = true },
+  { "GET", "^/outputs/([%w%-]+)%.png$", outputs.serve },
+  { "POST", "^/__emulator/revoke%-tokens$", control.revoke_tokens },
+  { "GET", "^/__emulator/health$", control.health },
+}
+
+-- Paths behind the Adobe I/O gateway even when no route matches: the gateway
+-- answers before the service knows whether the path exists.
+M.GATEWAY_PREFIXES = { "^/v2/", "^/v3/" }
+
+local App = {}
+App.__index = App
+
+function M.configure(args)
+  local cfg = flags.parse(args)
+  if cfg.seed then math.randomseed(cfg.seed) end
+  return setmetatable({
+    config = cfg,
+    public_url = cfg.public_url,
+    secret = util.random_bytes(32),
+    tokens = {},
+    jobs = {},
+    outputs = {},
+    png_cache = { n = 0 },
+  }, App)
+end
+
+function App:usage()
+  return flags.usage(jobs.MAGIC)
+end
+
+function App:listening(url)
+  self.url = url
+  self.public_url = (self.config.public_url or url):gsub("/+$", "")
+end
+
+local function behind_gateway(path)
+  for _, p in ipairs(M.GATEWAY_PREFIXES) do
+    if path:find(p) then return true end
+  end
+  return false
+end
+
+-- Finds the route and runs it; returns a response {status, headers, body}.
+local function dispatch(app, ctx, req)
+  local allowed = {}
+  local gated = behind_gateway(req.path)
+  for _, route in ipairs(M.routes) do
+    local caps = { req.path:match(route[2]) }
+    if caps[1] ~= nil then
+      gated = gated or route.gateway
+      if route[1] == req.method then
+        if gated then
+          local denied = gateway.check(app, req)
+          if denied then return denied end
+        end
+        return route[3](app, ctx, req, table.unpack(caps))
+      end
+      allowed[#allowed + 1] = route[1]
+    end
+  end
+  if gated then
+    local denied = gateway.check(app, req)
+    if denied then return denied end
+  end
+  if #allowed > 0 then return errors.method_not_allowed(req.method, req.path, allowed) end
+  return errors.not_found(req.method, req.path)
+end
+
+-- Returns status, headers, body and the JSON log line (no secrets in it).
+function App:handle(req)
+  local started = native.now()
+  local request_id = req.headers["x-request-id"]
+  if request_id == nil or request_id == "" then request_id = util.uuid4() end
+  local ctx = {}
+  local ok, res = xpcall(dispatch, debug.traceback, self, ctx, req)
+  if not ok then
+    io.stderr:write("firefly-emulator: ", req.method, " ", req.path, ": ", tostring(res), "\n")
+    res = errors.firefly(500, "runtime_error", "The emulator failed to handle the request.")
+  end
+  res.headers = res.headers or {}
+  res.headers["x-request-id"] = request_id
+  local line = util.json({
+    time = started, method = req.method, path = req.path, status = res.status,
+    request_id = request_id, job_id = ctx.job_id, auth_header = ctx.auth_header,
+  })
+  return res.status, res.headers, res.body or "", line
+end
+
+return M

@@ -1,0 +1,76 @@
+-- Output images behind pre-signed, S3-shaped URLs. The URL carries
+-- X-Amz-Date/X-Amz-Expires and a signature keyed by a per-process secret;
+-- nothing else (no Authorization, no x-api-key) is needed or looked at.
+local errors = require "firefly.emulator.errors"
+local native = require "firefly.emulator.native"
+local util = require "firefly.emulator.util"
+
+local outputs = {}
+
+-- Register an output picture; its URL is made later, when the job finishes.
+function outputs.add(app, width, height, seed)
+  local id = util.uuid4()
+  app.outputs[id] = { id = id, width = width, height = height, seed = seed }
+  return app.outputs[id]
+end
+
+local function string_to_sign(path, date, expires)
+  return path .. "\n" .. date .. "\n" .. expires
+end
+
+-- The pre-signed URL of `rec`, issued at time `issued` (fixed per output, so
+-- every poll of a finished job returns the same URL).
+function outputs.url(app, rec, issued)
+  rec.issued = rec.issued or issued
+  rec.expires = rec.expires or math.floor(app.config.url_seconds)
+  local path = "/outputs/" .. rec.id .. ".png"
+  local date = util.amz_date(rec.issued)
+  local sig = util.sign(app.secret, string_to_sign(path, date, tostring(rec.expires)))
+  return string.format("%s%s?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=%s&X-Amz-Expires=%d"
+    .. "&X-Amz-SignedHeaders=host&X-Amz-Signature=%s", app.public_url, path, date, rec.expires, sig)
+end
+
+-- A few recent pictures are kept: clients often fetch the same one again.
+local CACHE_SIZE = 8
+
+function outputs.picture(app, width, height, seed)
+  local key = string.format("%d:%d:%d", width, height, seed)
+  local cache = app.png_cache
+  if cache[key] == nil then
+    if cache.n >= CACHE_SIZE then
+      cache = { n = 0 }
+      app.png_cache = cache
+    end
+    cache[key] = native.png(width, height, seed)
+    cache.n = cache.n + 1
+  end
+  return cache[key]
+end
+
+-- GET /outputs/{id}.png
+function outputs.serve(app, ctx, req, id)
+  local h = req.headers
+  ctx.auth_header = h["authorization"] ~= nil or h["x-api-key"] ~= nil
+  local q = req.query
+  local rec = app.outputs[id]
+  local path = "/outputs/" .. id .. ".png"
+  if not (q["X-Amz-Date"] and q["X-Amz-Expires"] and q["X-Amz-Signature"]) then
+    return errors.s3(403, "AccessDenied", "Access Denied")
+  end
+  local want = util.sign(app.secret, string_to_sign(path, q["X-Amz-Date"], q["X-Amz-Expires"]))
+  if rec == nil or rec.issued == nil or want ~= q["X-Amz-Signature"] then
+    return errors.s3(403, "SignatureDoesNotMatch",
+      "The request signature does not match the signature provided.")
+  end
+  local now = native.now()
+  if now > rec.issued + rec.expires then
+    return errors.s3(403, "AccessDenied", "Request has expired", {
+      { "X-Amz-Expires", rec.expires },
+      { "Expires", util.iso_date(rec.issued + rec.expires) },
+      { "ServerTime", util.iso_date(now) } })
+  end
+  return { status = 200, headers = { ["Content-Type"] = "image/png" },
+    body = outputs.picture(app, rec.width, rec.height, rec.seed) }
+end
+
+return outputs
