@@ -1,0 +1,86 @@
+-- firefly.launcher: a real emulator process started, used and stopped from Lua.
+local firefly = require "firefly"
+local launcher = require "firefly.launcher"
+
+local function alive(pid)
+  local f = io.open("/proc/" .. pid .. "/stat", "r")
+  if not f then return false end
+  local st = f:read("*a")
+  f:close()
+  return st:match("^%d+ %b() ([ZX])") == nil
+end
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+describe("launcher.start", function()
+  it("starts an emulator a client can generate images with, and stop() ends it", function()
+    local emu = assert(launcher.start { job_seconds = 0.2, seed = 7 })
+    local pid, errfile = emu.pid, emu.errfile
+    assert.is_number(pid)
+    assert.truthy(alive(pid))
+    assert.matches("^http://127%.0%.0%.1:%d+$", emu.url)
+    assert.are.equal("emulator-client-id", emu.client_id)
+
+    local ff = firefly.new { client_id = emu.client_id, client_secret = emu.client_secret,
+                             api_url = emu.url, ims_url = emu.url }
+    local r = assert(ff:generate_images { prompt = "a lighthouse at dusk", numVariations = 1,
+                                          size = { width = 512, height = 512 } })
+    assert.are.equal(1, #r.outputs)
+    local png = assert(r.outputs[1]:bytes())
+    assert.are.equal("\137PNG\r\n\26\n", png:sub(1, 8))
+    ff:close()
+
+    assert.is_true(emu.stop())
+    assert.is_false(alive(pid))
+    assert.is_false(exists(errfile))
+    assert.is_true(emu.stop()) -- a second stop is harmless
+  end)
+
+  it("passes its options on as flags", function()
+    local emu = assert(launcher.start { client_id = "my-id", client_secret = "my-secret", job_seconds = 0.2,
+                                        flags = { ["url-seconds"] = 60 } })
+    local ff = firefly.new { client_id = "my-id", client_secret = "my-secret", job_seconds = 0.2,
+                             api_url = emu.url, ims_url = emu.url }
+    local job = assert(ff:generate_images({ prompt = "a fox" }, { wait = false }))
+    assert.truthy(job:wait())
+    ff:close()
+    emu.stop()
+  end)
+
+  it("returns nil and the emulator's own words when it cannot start", function()
+    local emu, err = launcher.start { flags = { "--no-such-flag" } }
+    assert.is_nil(emu)
+    assert.matches("did not start", err)
+    assert.matches("no%-such%-flag", err)
+  end)
+
+  it("returns nil and says where it looked when there is no executable", function()
+    local emu, err = launcher.start { exe = "/nonexistent/firefly-emulator" }
+    assert.is_nil(emu)
+    assert.matches("did not start", err)
+  end)
+end)
+
+describe("launcher.client_or_emulator", function()
+  it("starts an emulator and points a client at it when no credentials are set", function()
+    -- Pass empty credentials so the test does not depend on the caller's environment.
+    local saved = launcher.has_credentials
+    launcher.has_credentials = function() return false end
+    local ff, emu = launcher.client_or_emulator(nil, { job_seconds = 0.2 })
+    launcher.has_credentials = saved
+    assert.truthy(ff and emu)
+    local r = assert(ff:generate_images { prompt = "a teapot" })
+    assert.matches("^" .. emu.url:gsub("%p", "%%%0"), r.outputs[1].image.url)
+    ff:close()
+    emu.stop()
+  end)
+
+  it("treats a client id with a secret or a token as credentials", function()
+    assert.is_true(launcher.has_credentials { client_id = "a", client_secret = "b" })
+    assert.is_true(launcher.has_credentials { client_id = "a", access_token = "t" })
+  end)
+end)
