@@ -43,7 +43,7 @@ describe("launcher.start", function()
   it("passes its options on as flags", function()
     local emu = assert(launcher.start { client_id = "my-id", client_secret = "my-secret", job_seconds = 0.2,
                                         flags = { ["url-seconds"] = 60 } })
-    local ff = firefly.new { client_id = "my-id", client_secret = "my-secret", job_seconds = 0.2,
+    local ff = firefly.new { client_id = "my-id", client_secret = "my-secret",
                              api_url = emu.url, ims_url = emu.url }
     local job = assert(ff:generate_images({ prompt = "a fox" }, { wait = false }))
     assert.truthy(job:wait())
