@@ -67,6 +67,8 @@ function Job:_event(ev)
     self.status = "pending"
   elseif t == "status" then
     self.status, self.progress = ev.status, ev.progress and result.integers({ ev.progress })[1]
+    -- Adobe's succeeded document has no progress; on_progress should still see 100.
+    if ev.status == "succeeded" then self.progress = 100 end
   elseif t == "done" then
     self.status, self.progress = "succeeded", 100
     local data = ev.data or {}
