@@ -3,6 +3,7 @@
 -- secret anywhere it could leak. Proven from the emulator's request log.
 local helper = require("helpers.emulator")
 local firefly = require("firefly")
+local recorder = require("helpers.recorder")
 
 local SIZE = { width = 64, height = 64 }
 
@@ -59,61 +60,20 @@ describe("the IMS token", function()
   end)
 
   it("is requested with a URL-encoded form at {ims_url}/ims/token/v3", function()
-    -- A recording proxy in front of the emulator's IMS: it keeps the request as
-    -- sent (method, path, headers, body) and forwards it for a real token.
-    local dir = tmpdir()
-    local script = dir .. "/ims_proxy.py"
-    local f = assert(io.open(script, "w"))
-    f:write([[
-import http.server, json, sys, urllib.request
-upstream, record = sys.argv[1], sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        with open(record, "a") as f:
-            f.write(json.dumps({"method": "POST", "path": self.path,
-                "content_type": self.headers.get("Content-Type"), "body": body.decode()}) + "\n")
-        req = urllib.request.Request(upstream + self.path, data=body, method="POST",
-            headers={"Content-Type": self.headers.get("Content-Type", "")})
-        try:
-            with urllib.request.urlopen(req) as r: status, data = r.status, r.read()
-        except urllib.error.HTTPError as e: status, data = e.code, e.read()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-    def log_message(self, *a): pass
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
-print("http://127.0.0.1:%d" % s.server_address[1], flush=True)
-s.serve_forever()
-]])
-    f:close()
-    local record = dir .. "/record.jsonl"
-    os.execute(("python3 %s %s %s >%s/url 2>%s/err </dev/null & echo $! >%s/pid"):format(
-      script, emu.url, record, dir, dir, dir))
-    local url
-    for _ = 1, 300 do
-      url = (helper.slurp(dir .. "/url") or ""):match("^(http://[^\n]+)\n")
-      if url then break end
-      helper.sleep(0.02)
-    end
-    local pid = (helper.slurp(dir .. "/pid") or ""):match("%d+")
-    finally(function()
-      if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
-      os.execute("rm -rf '" .. dir .. "'")
-    end)
-    assert.is_string(url, "the recording IMS proxy did not start: " .. tostring(helper.slurp(dir .. "/err")))
-
+    -- A recording proxy in front of the emulator's IMS keeps the request as sent.
+    local rec, why = recorder.start(emu.url)
+    if not rec then return pending(why) end
+    finally(function() rec:stop() end)
+    local url = rec.url
     local ff = client(emu, { ims_url = url .. "/" })
     assert(ff:generate_images { prompt = "a cat", size = SIZE })
     ff:close()
-    local lines = {}
-    for line in (helper.slurp(record) or ""):gmatch("[^\n]+") do lines[#lines + 1] = helper.json.decode(line) end
+    local lines = rec:requests()
     assert.are.equal(1, #lines)
     local r = lines[1]
     assert.are.equal("/ims/token/v3", r.path)
-    assert.matches("^application/x%-www%-form%-urlencoded", r.content_type)
+    assert.are.equal("POST", r.method)
+    assert.matches("^application/x%-www%-form%-urlencoded", r.headers["content-type"])
     local form = {}
     for k, v in r.body:gmatch("([^&=]+)=([^&]*)") do
       form[k] = v:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
