@@ -57,7 +57,7 @@ describe("startup", function()
   it("lists every flag and the magic prompt words in --help", function()
     local out, rc = sh(exe .. " --help")
     assert.are.equal(0, rc)
-    for _, word in ipairs({ "--port", "--public-url", "--job-seconds", "--token-seconds",
+    for _, word in ipairs({ "--port", "--public-url", "--output-url", "--job-seconds", "--token-seconds",
       "--url-seconds", "--seed", "--log", "[emulator:fail]", "[emulator:unsafe]", "[emulator:stuck]" }) do
       assert.truthy(out:find(word, 1, true), word)
     end
@@ -447,6 +447,26 @@ describe("outputs", function()
       if e.path == path then seen[#seen + 1] = e.auth_header end
     end
     assert.are.same({ false, true }, seen)
+  end)
+end)
+
+describe("--output-url", function()
+  local emu
+  setup(function()
+    emu = helper.start{ job_seconds = 0.1,
+      extra = { ["public-url"] = "http://proxy.example:4010", ["output-url"] = "http://cdn.example:9/" } }
+  end)
+  teardown(function() emu:stop() end)
+
+  it("puts its base into output URLs only; statusUrl and cancelUrl keep --public-url", function()
+    local job = submit(emu, { prompt = "a kite", size = { width = 8, height = 8 } })
+    assert.matches("^http://proxy%.example:4010/v3/status/", job.statusUrl)
+    assert.matches("^http://proxy%.example:4010/v3/cancel/", job.cancelUrl)
+    local url = wait_for(emu, job.jobId, "succeeded").result.outputs[1].image.url
+    assert.matches("^http://cdn%.example:9/outputs/[%w%-]+%.png%?X%-Amz%-", url)
+    -- The signature covers the path, not the host: the same URL on the emulator serves the picture.
+    local r = emu:request("GET", emu.url .. url:match("^https?://[^/]+(/.*)$"))
+    assert.are.equal(200, r.status)
   end)
 end)
 

@@ -9,6 +9,8 @@ flags.list = {
     help = "address to listen on" },
   { name = "public-url", kind = "string", arg = "URL",
     help = "base URL put into statusUrl, cancelUrl and output URLs (default: the listening URL)" },
+  { name = "output-url", kind = "string", arg = "URL",
+    help = "base URL put into output URLs only, e.g. to bypass a proxy in front of the API (default: --public-url)" },
   { name = "client-id", kind = "string", default = "emulator-client-id", arg = "ID",
     help = "the one client id (and x-api-key) accepted" },
   { name = "client-secret", kind = "string", default = "emulator-client-secret", arg = "SECRET",

@@ -55,6 +55,7 @@ end
 function App:listening(url)
   self.url = url
   self.public_url = (self.config.public_url or url):gsub("/+$", "")
+  self.output_url = self.config.output_url and self.config.output_url:gsub("/+$", "") or self.public_url
 end
 
 local function behind_gateway(path)

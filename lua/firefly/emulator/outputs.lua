@@ -27,7 +27,7 @@ function outputs.url(app, rec, issued)
   local date = util.amz_date(rec.issued)
   local sig = util.sign(app.secret, string_to_sign(path, date, tostring(rec.expires)))
   return string.format("%s%s?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=%s&X-Amz-Expires=%d"
-    .. "&X-Amz-SignedHeaders=host&X-Amz-Signature=%s", app.public_url, path, date, rec.expires, sig)
+    .. "&X-Amz-SignedHeaders=host&X-Amz-Signature=%s", app.output_url, path, date, rec.expires, sig)
 end
 
 -- A few recent pictures are kept: clients often fetch the same one again.
