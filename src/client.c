@@ -261,6 +261,8 @@ static void call_done(ff_call *call, ff_xfer *x, ff_error *err) {
       ff_error_copy(&ev->err, err);
     } else if (ev->type == FF_EV_ERROR && ev->err.kind == FF_E_NONE) {
       ff_error_from_xfer(&ev->err, x);
+      /* No credential went to this host (a presigned URL): its 401/403 says nothing of ours. */
+      if (!op->call.auth && ev->err.kind == FF_E_AUTH) ev->err.kind = FF_E_HTTP;
     } else if (ok) {
       ev->http_status = x->status;
       ff_strlcpy(ev->request_id, x->request_id, sizeof ev->request_id);
