@@ -150,6 +150,12 @@ static void set_num(lua_State *L, const char *k, double v) {
   lua_setfield(L, -2, k);
 }
 
+/* Counts and HTTP statuses are whole: on 5.3+ they print as 404, not 404.0. */
+static void set_int(lua_State *L, const char *k, long v) {
+  lua_pushinteger(L, (lua_Integer)v);
+  lua_setfield(L, -2, k);
+}
+
 static int looks_json(const ff_buf *b, const char *content_type) {
   size_t i = 0;
   if (content_type && strstr(content_type, "json")) return 1;
@@ -192,8 +198,8 @@ static void push_error(lua_State *L, const ff_error *err) {
   const char *message = err->message;
   lua_createtable(L, 0, 10);
   set_str(L, "kind", ff_errkind_name(err->kind));
-  if (err->status) set_num(L, "status", (double)err->status);
-  if (err->attempts) set_num(L, "attempts", err->attempts);
+  if (err->status) set_int(L, "status", err->status);
+  if (err->attempts) set_int(L, "attempts", (long)err->attempts);
   if (err->retry_after >= 0) set_num(L, "retry_after", err->retry_after);
   set_str(L, "request_id", err->request_id);
   set_str(L, "job_id", err->job_id);
@@ -247,7 +253,7 @@ static void push_event(lua_State *L, ff_event *ev) {
   set_str(L, "request_id", ev->request_id);
   set_str(L, "content_type", ev->content_type);
   set_str(L, "path", ev->path);
-  if (ev->http_status) set_num(L, "http_status", (double)ev->http_status);
+  if (ev->http_status) set_int(L, "http_status", ev->http_status);
   if (ev->type == FF_EV_DONE && ev->path == NULL) {
     if (!(looks_json(&ev->body, ev->content_type) && set_json(L, "data", &ev->body))) {
       lua_pushlstring(L, ev->body.data ? ev->body.data : "", ev->body.len);
@@ -366,9 +372,9 @@ static int f_stats(lua_State *L) {
   ff_stats st;
   ff_client_stats(lc->c, &st);
   lua_createtable(L, 0, 3);
-  set_num(L, "requests", (double)st.requests);
-  set_num(L, "token_fetches", (double)st.token_fetches);
-  set_num(L, "active", (double)st.active);
+  set_int(L, "requests", (long)st.requests);
+  set_int(L, "token_fetches", (long)st.token_fetches);
+  set_int(L, "active", (long)st.active);
   return 1;
 }
 
