@@ -1,0 +1,277 @@
+-- Errors as a user meets them: misuse raises; a bad body is refused before
+-- any network call, naming the field; the server's and the network's failures
+-- come back as `nil, err` with their codes, request ids and readable text.
+local helper = require("helpers.emulator")
+local firefly = require("firefly")
+
+local SIZE = { width = 64, height = 64 }
+local S3 = "https://my-bucket.s3.amazonaws.com/in.jpg?X-Amz-Signature=abc"
+
+local function client(emu, extra)
+  local o = { client_id = emu.client_id, client_secret = emu.client_secret,
+              api_url = emu.url, ims_url = emu.url }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return firefly.new(o)
+end
+
+local function raises(pattern, fn)
+  local ok, msg = pcall(fn)
+  assert.is_false(ok, "expected an error matching " .. pattern)
+  assert.matches(pattern, tostring(msg))
+end
+
+local function tmpdir()
+  local p = io.popen("mktemp -d")
+  local d = p:read("*l")
+  p:close()
+  return d
+end
+
+local function ls(dir)
+  local p = io.popen("ls -A '" .. dir .. "'")
+  local names = {}
+  for name in p:lines() do names[#names + 1] = name end
+  p:close()
+  return names
+end
+
+describe("misuse", function()
+  local emu, ff
+  setup(function()
+    emu = helper.start { job_seconds = 0.3 }
+    ff = client(emu)
+  end)
+  teardown(function()
+    ff:close()
+    emu:stop()
+  end)
+
+  it("raises when the body is not a table", function()
+    raises("body must be a table", function() ff:generate_images("a cat") end)
+    raises("body must be a table", function() ff:generate_images(nil) end)
+  end)
+
+  it("raises on an unknown option, naming it", function()
+    raises("unknown option 'wiat'", function() ff:generate_images({ prompt = "a cat" }, { wiat = false }) end)
+    raises("unknown option 'colour'", function() client(emu, { colour = "red" }) end)
+  end)
+
+  it("raises on an option of the wrong type, naming it and the type wanted", function()
+    raises("option 'timeout' must be a number, got string",
+      function() ff:generate_images({ prompt = "a cat" }, { timeout = "10" }) end)
+    raises("option 'on_progress' must be a function",
+      function() ff:generate_images({ prompt = "a cat" }, { on_progress = true }) end)
+    raises("option 'max_retries' must be a number", function() client(emu, { max_retries = "3" }) end)
+  end)
+
+  it("raises from firefly.new with no credentials, naming the environment variables", function()
+    if os.getenv("FIREFLY_SERVICES_CLIENT_ID") or os.getenv("FIREFLY_SERVICES_ACCESS_TOKEN") then
+      return pending("FIREFLY_SERVICES_* credentials are set in this environment")
+    end
+    local ok, msg = pcall(firefly.new, { api_url = emu.url, ims_url = emu.url })
+    assert.is_false(ok)
+    assert.matches("FIREFLY_SERVICES_CLIENT_ID", msg)
+    assert.matches("FIREFLY_SERVICES_CLIENT_SECRET", msg)
+  end)
+
+  it("raises 'closed' when a closed client is used", function()
+    local c = client(emu)
+    c:close()
+    c:close() -- closing twice is fine
+    raises("closed", function() c:generate_images { prompt = "a cat", size = SIZE } end)
+    raises("closed", function() c:job("urn:ff:jobs:emu851000:00000000-0000-4000-8000-000000000000") end)
+    raises("closed", function() c:step(0) end)
+  end)
+
+  it("makes no request for any of the above", function()
+    assert.are.equal(0, emu:count(nil, "^/v3/"))
+  end)
+end)
+
+describe("a bad body", function()
+  local emu, ff
+  setup(function()
+    emu = helper.start { job_seconds = 0.3 }
+    ff = client(emu)
+  end)
+  teardown(function()
+    ff:close()
+    emu:stop()
+  end)
+
+  local function body(fields)
+    local b = { prompt = "a cat", size = SIZE }
+    for k, v in pairs(fields) do b[k] = v end
+    return b
+  end
+
+  -- name, body, opts, the field's loc as a dotted path
+  local CASES = {
+    { "an empty prompt", body { prompt = "" }, nil, "body.prompt" },
+    { "a prompt of 1025 characters", body { prompt = ("a"):rep(1025) }, nil, "body.prompt" },
+    { "numVariations 0", body { numVariations = 0 }, nil, "body.numVariations" },
+    { "numVariations 5", body { numVariations = 5 }, nil, "body.numVariations" },
+    { "numVariations 2.5", body { numVariations = 2.5 }, nil, "body.numVariations" },
+    { "seeds that do not number numVariations", body { numVariations = 3, seeds = { 1, 2 } }, nil, "body.seeds" },
+    { "duplicate seeds", body { seeds = { 7, 7 } }, nil, "body.seeds" },
+    { "size width 0", body { size = { width = 0, height = 64 } }, nil, "body.size.width" },
+    { "size width 4097", body { size = { width = 4097, height = 64 } }, nil, "body.size.width" },
+    { "contentClass painting", body { contentClass = "painting" }, nil, "body.contentClass" },
+    { "visualIntensity 11", body { visualIntensity = 11 }, nil, "body.visualIntensity" },
+    { "style.strength 0", body { style = { strength = 0 } }, nil, "body.style.strength" },
+    { "structure.strength 101",
+      body { structure = { strength = 101, imageReference = { source = { url = S3 } } } }, nil,
+      "body.structure.strength" },
+    { "x-model-version image9", body {}, { model_version = "image9" }, "header.x-model-version" },
+    { "image4_custom without customModelId", body {}, { model_version = "image4_custom" }, "body.customModelId" },
+  }
+
+  for _, case in ipairs(CASES) do
+    local name, b, opts, loc = case[1], case[2], case[3], case[4]
+    it(("is refused before any request when it has %s, naming %s"):format(name, loc), function()
+      local r, err = ff:generate_images(b, opts)
+      assert.is_nil(r)
+      assert.are.equal("validation", err.kind)
+      assert.is_table(err.details)
+      local locs = {}
+      for i, d in ipairs(err.details) do
+        local parts = {}
+        for j, k in ipairs(d.loc) do parts[j] = tostring(k) end
+        locs[i] = table.concat(parts, ".")
+      end
+      assert.are.equal(loc, locs[1], "loc was " .. table.concat(locs, ", "))
+      -- The message names the field as the dotted path (body.numVariations).
+      assert.is_truthy(err.message:find(loc, 1, true), err.message)
+      assert.is_truthy(tostring(err):find(loc, 1, true), tostring(err))
+      assert.are.equal(0, emu:count("POST", "generate%-async"))
+    end)
+  end
+
+  it("is refused without a token request either", function()
+    assert.are.equal(0, emu:count("POST", "^/ims/token/v3$"))
+  end)
+end)
+
+describe("errors from the server", function()
+  local emu
+  setup(function() emu = helper.start { job_seconds = 0.3 } end)
+  teardown(function() emu:stop() end)
+
+  it("give a wrong API key as auth, HTTP 403, the gateway's code 403003 and a request id", function()
+    local token = emu:token()
+    local ff = firefly.new { client_id = "someone-elses-client-id", access_token = token,
+                             api_url = emu.url, ims_url = emu.url }
+    finally(function() ff:close() end)
+    local r, err = ff:generate_images { prompt = "a cat", size = SIZE }
+    assert.is_nil(r)
+    assert.are.equal("auth", err.kind)
+    assert.are.equal(403, err.status)
+    assert.are.equal("403003", err.code)
+    assert.is_string(err.request_id)
+    assert.is_true(#err.request_id > 0)
+    local log = emu:log()
+    assert.are.equal(err.request_id, log[#log].request_id)
+  end)
+end)
+
+describe("an unreachable API host", function()
+  local emu
+  setup(function() emu = helper.start { job_seconds = 0.3 } end)
+  teardown(function() emu:stop() end)
+
+  it("gives a transport error after the retries, saying how many attempts were made", function()
+    -- Port 1 on the loopback: nothing listens there, so every connection is refused.
+    local ff = client(emu, { api_url = "http://127.0.0.1:1", max_retries = 1 })
+    finally(function() ff:close() end)
+    local r, err = ff:generate_images { prompt = "a cat", size = SIZE }
+    assert.is_nil(r)
+    assert.are.equal("transport", err.kind)
+    assert.are.equal(2, err.attempts)
+    assert.is_string(err.message)
+    assert.matches("transport", tostring(err))
+  end)
+end)
+
+describe("an expired output URL", function()
+  local emu, ff, out, dir
+  setup(function()
+    emu = helper.start { job_seconds = 0.3, extra = { ["url-seconds"] = 1 } }
+    ff = client(emu)
+    local r = assert(ff:generate_images { prompt = "a cat", size = SIZE })
+    out = r.outputs[1]
+    helper.sleep(2)
+    dir = tmpdir()
+  end)
+  teardown(function()
+    ff:close()
+    emu:stop()
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
+  it("gives an http 403 whose message says output URLs expire", function()
+    local ok, err = out:save(dir .. "/cat.png")
+    assert.is_nil(ok)
+    assert.are.equal("http", err.kind)
+    assert.are.equal(403, err.status)
+    assert.matches("expire", err.message)
+    local n403 = 0
+    for _, e in ipairs(emu:log()) do
+      if e.path:find("^/outputs/") and e.status == 403 then n403 = n403 + 1 end
+    end
+    assert.is_true(n403 >= 1)
+  end)
+
+  it("leaves neither the file nor a .part- temporary file behind", function()
+    local path = dir .. "/dog.png"
+    assert.is_nil((out:save(path)))
+    assert.is_nil(io.open(path, "rb"))
+    local names = ls(dir)
+    for _, name in ipairs(names) do
+      assert.is_nil(name:find(".part-", 1, true), "left behind: " .. name)
+    end
+    assert.are.same({}, names)
+  end)
+
+  it("gives the same error from out:bytes()", function()
+    local bytes, err = out:bytes()
+    assert.is_nil(bytes)
+    assert.are.equal(403, err.status)
+    assert.matches("expire", err.message)
+  end)
+end)
+
+describe("tostring(err)", function()
+  local emu, ff
+  setup(function()
+    emu = helper.start { job_seconds = 0.3 }
+    ff = client(emu)
+  end)
+  teardown(function()
+    ff:close()
+    emu:stop()
+  end)
+
+  it("reads as kind, message, code, job and request id on one line", function()
+    local _, err = ff:generate_images { prompt = "[emulator:fail] a cat", size = SIZE }
+    local s = tostring(err)
+    assert.matches("^firefly: job_failed error", s)
+    assert.is_truthy(s:find(err.message, 1, true), s)
+    assert.is_truthy(s:find("runtime_error", 1, true), s)
+    assert.is_truthy(s:find("job=" .. err.job_id, 1, true), s)
+    assert.is_truthy(s:find("request_id=" .. err.request_id, 1, true), s)
+    assert.is_nil(s:find("\n", 1, true))
+  end)
+
+  it("shows the HTTP status when there is one", function()
+    local _, err = ff:job("urn:ff:jobs:emu851000:00000000-0000-4000-8000-000000000000")
+    local s = tostring(err)
+    assert.matches("^firefly: http error %(HTTP 404%): ", s)
+    assert.is_truthy(s:find("unknown_job_id", 1, true), s)
+    assert.is_truthy(s:find("request_id=" .. err.request_id, 1, true), s)
+  end)
+
+  it("names the field for a validation error", function()
+    local _, err = ff:generate_images { prompt = "a cat", numVariations = 9 }
+    assert.matches("^firefly: validation error: .*body%.numVariations", tostring(err))
+  end)
+end)
