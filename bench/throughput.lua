@@ -50,7 +50,7 @@ for _, e in pairs(errs) do
 end
 local stats = ff:stats()
 ff:close()
-emu:stop()
+emu.stop()
 os.execute("rm -rf '" .. dir .. "'")
 
 if failed > 0 then io.stderr:write(("%d jobs failed\n"):format(failed)) end

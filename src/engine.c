@@ -113,9 +113,14 @@ ff_engine *ff_engine_new(const ff_engine_config *cfg) {
   ff_engine *e = calloc(1, sizeof *e);
   if (e == NULL) return NULL;
   e->cfg = *cfg;
+  /* The caller's strings may not outlive this call: keep our own copies. */
+  e->cfg.ca_file = ff_strdup(cfg->ca_file);
+  e->cfg.proxy = ff_strdup(cfg->proxy);
+  e->cfg.user_agent = ff_strdup(cfg->user_agent);
   e->multi = curl_multi_init();
-  if (e->multi == NULL) {
-    free(e);
+  if (e->multi == NULL || (cfg->ca_file && !e->cfg.ca_file) || (cfg->proxy && !e->cfg.proxy) ||
+      (cfg->user_agent && !e->cfg.user_agent)) {
+    ff_engine_free(e);
     return NULL;
   }
   ff_rng_seed(&e->rng, (uint64_t)(ff_wall() * 1e6) ^ (uint64_t)(uintptr_t)e ^ (uint64_t)getpid());
@@ -128,7 +133,10 @@ void ff_engine_free(ff_engine *e) {
   for (i = 0; i < e->npool; i++) curl_easy_cleanup(e->pool[i]);
   free(e->pool);
   free(e->heap);
-  curl_multi_cleanup(e->multi);
+  if (e->multi) curl_multi_cleanup(e->multi);
+  free((char *)e->cfg.ca_file);
+  free((char *)e->cfg.proxy);
+  free((char *)e->cfg.user_agent);
   free(e);
 }
 
