@@ -129,7 +129,7 @@ describe("bad values", function()
     refused("option 'timeout' must be a number, got string", with { timeout = "30" })
     refused("option 'api_url' must be a string, got number", with { api_url = 8080 })
     refused("option 'client_secret' must be a string, got boolean", with { client_secret = true })
-    refused("option 'rate_limit' must be a table, got number", with { rate_limit = 4 })
+    refused("option 'ca_file' must be a string, got boolean", with { ca_file = false })
   end)
 
   it("are refused by name when a duration is not positive", function()
