@@ -6,6 +6,8 @@
 #   make bench  the throughput benchmark against the emulator
 #   make env    shell exports for using the built tree from any directory
 
+MAKEFLAGS += --no-print-directory
+
 BUILD   ?= build
 JOBS    ?= 2
 CMAKE_FLAGS ?= -DFIREFLY_WERROR=ON

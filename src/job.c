@@ -90,6 +90,8 @@ static void fail_with(ff_job *j, ff_errkind kind, const char *message, ff_xfer *
   ff_error_init(&err);
   if (x) ff_error_from_xfer(&err, x);
   ff_error_set(&err, kind, "%s", message);
+  /* A failed or cancelled job came in a 200 status document: no HTTP error to show. */
+  if (kind == FF_E_JOB_FAILED || kind == FF_E_CANCELED) err.status = 0;
   fail(j, &err);
   ff_error_free(&err);
 }

@@ -32,7 +32,7 @@ local TYPES = {
   api_url = "string", ims_url = "string", timeout = "number", poll_interval = "number",
   poll_max = "number", request_timeout = "number", connect_timeout = "number",
   stall_timeout = "number", max_retries = "number", retry_after_cap = "number",
-  rate_limit = "table", ca_file = "string", proxy = "string", log = "string",
+  ca_file = "string", proxy = "string", log = "string",
   user_agent = "string",
 }
 
