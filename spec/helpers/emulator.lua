@@ -112,7 +112,9 @@ end
 function Emulator:request(method, target, opts)
   opts = opts or {}
   local url = target:match("^https?://") and target or (self.url .. target)
-  local cmd = { "curl -s -S -g -o", quote(self.base .. ".body"), "-D", quote(self.base .. ".head"),
+  -- Under `make asan` the ASan runtime is preloaded for the interpreter; the
+  -- curl tool must not inherit it (it deadlocks at start-up with it).
+  local cmd = { "env -u LD_PRELOAD curl -s -S -g -o", quote(self.base .. ".body"), "-D", quote(self.base .. ".head"),
     "-w '%{http_code}' -X", quote(method) }
   local body = opts.body
   local headers = {}
