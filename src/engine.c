@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -309,6 +310,17 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   return len;
 }
 
+/*
+** Connections must not leak into processes the host spawns (os.execute,
+** io.popen): a child holding our socket keeps a closed connection half-open.
+*/
+static int on_socket(void *ud, curl_socket_t fd, curlsocktype purpose) {
+  (void)ud;
+  (void)purpose;
+  fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
+  return CURL_SOCKOPT_OK;
+}
+
 static int reset_sinks(ff_xfer *x) {
   ff_buf_reset(&x->response);
   x->status = 0;
@@ -329,6 +341,7 @@ static int setup(ff_xfer *x) {
   curl_easy_setopt(h, CURLOPT_URL, x->url);
   curl_easy_setopt(h, CURLOPT_PRIVATE, (char *)x);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, on_socket);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
