@@ -114,8 +114,8 @@ describe("a revoked token", function()
     local before = #emu:log()
     assert(ff:generate_images { prompt = "second", size = SIZE })
     ff:close()
-    local after = {}
-    for i = before + 1, #emu:log() do after[#after + 1] = emu:log()[i] end
+    local log, after = emu:log(), {}
+    for i = before + 1, #log do after[#after + 1] = log[i] end
     -- Skip the control request itself.
     while after[1] and after[1].path:find("^/__emulator/") do table.remove(after, 1) end
     assert.are.equal("/v3/images/generate-async", after[1].path)
@@ -263,7 +263,7 @@ local r, err = ff:generate_images{ prompt = "a cat from the environment", size =
 io.write(r and ("ok " .. #r.outputs) or ("error " .. tostring(err)))
 ]])
     f:close()
-    local cmd = ("FIREFLY_SERVICES_CLIENT_ID='%s' FIREFLY_SERVICES_CLIENT_SECRET='%s' "
+    local cmd = ("FIREFLY_SERVICES_ACCESS_TOKEN= FIREFLY_SERVICES_CLIENT_ID='%s' FIREFLY_SERVICES_CLIENT_SECRET='%s' "
       .. "FIREFLY_SERVICES_API_URL='%s' FIREFLY_SERVICES_IMS_URL='%s' %s '%s' 2>&1"):format(
       emu.client_id, emu.client_secret, emu.url, emu.url, interpreter(), script)
     local p = io.popen(cmd)
