@@ -29,5 +29,6 @@ local failed = 0
 for i = 1, #prompts do
   if paths[i] then print(paths[i]) else print(("%d: %s"):format(i, tostring(errs[i]))); failed = failed + 1 end
 end
+ff:close()
 if emu then emu.stop() end
-os.exit(failed == 0 and 0 or 1)
+os.exit(failed == 0 and 0 or 1, true) -- true: close the Lua state, finalizers run

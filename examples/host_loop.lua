@@ -55,5 +55,6 @@ for i, job in ipairs(jobs) do
     if ok then print(path) else print(tostring(err)); failed = failed + 1 end
   end
 end
+ff:close()
 if emu then emu.stop() end
-os.exit(failed == 0 and 0 or 1)
+os.exit(failed == 0 and 0 or 1, true) -- true: close the Lua state, finalizers run

@@ -12,6 +12,7 @@ local ff, emu = assert(launcher.client_or_emulator())
 
 -- Stop the emulator (if we started one) before leaving, on success or not.
 local function finish(err)
+  ff:close()
   if emu then emu.stop() end
   if err then
     io.stderr:write(tostring(err), "\n")

@@ -34,7 +34,8 @@ local firefly = require "firefly"
 local M = {}
 
 local HERE = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec/conformance")
-M.SPEC = HERE .. "/../openapi/image_generation_async_v3.json"
+-- Adobe's stripped document, the very file the client and emulator validate with.
+M.SPEC = require("firefly.openapi").path("image_generation_async_v3")
 M.PRISM = HERE .. "/node_modules/.bin/prism"
 
 local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
