@@ -85,6 +85,15 @@ static void fail(ff_job *j, ff_error *err) {
   j->ctx->emit(j->ctx, ev);
 }
 
+/* Ends the job with what a finished transfer says went wrong. */
+static void fail_xfer(ff_job *j, ff_xfer *x) {
+  ff_error err;
+  ff_error_init(&err);
+  ff_error_from_xfer(&err, x);
+  fail(j, &err);
+  ff_error_free(&err);
+}
+
 static void fail_with(ff_job *j, ff_errkind kind, const char *message, ff_xfer *x) {
   ff_error err;
   ff_error_init(&err);
@@ -173,11 +182,7 @@ static void on_accept(ff_job *j, ff_xfer *x) {
       fail_with(j, FF_E_UNKNOWN_OUTCOME,
                 "the submit may have been accepted, but its answer was lost; not resent", x);
     } else {
-      ff_error err;
-      ff_error_init(&err);
-      ff_error_from_xfer(&err, x);
-      fail(j, &err);
-      ff_error_free(&err);
+      fail_xfer(j, x);
     }
     return;
   }
@@ -187,11 +192,7 @@ static void on_accept(ff_job *j, ff_xfer *x) {
     return;
   }
   if (x->status < 200 || x->status >= 300) {
-    ff_error err;
-    ff_error_init(&err);
-    ff_error_from_xfer(&err, x);
-    fail(j, &err);
-    ff_error_free(&err);
+    fail_xfer(j, x);
     return;
   }
   memset(&acc, 0, sizeof acc);
@@ -220,11 +221,7 @@ static void on_status(ff_job *j, ff_xfer *x) {
   ff_jobdoc doc;
   ff_errkind kind;
   if (x->code != CURLE_OK || x->status != 200) {
-    ff_error err;
-    ff_error_init(&err);
-    ff_error_from_xfer(&err, x);
-    fail(j, &err);
-    ff_error_free(&err);
+    fail_xfer(j, x);
     return;
   }
   memset(&doc, 0, sizeof doc);
