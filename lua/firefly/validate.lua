@@ -34,6 +34,17 @@ local operations = {
                                 path = "/v3/videos/generate" },
 }
 
+-- The deprecated sync paths (npm FFApiOpenApi3.json). Only the emulator serves them, so
+-- they resolve by name but are not among the client's operations().
+local sync_operations = {
+  generate_images_sync           = { document = "ff_api_open_api3", path = "/v3/images/generate" },
+  generate_similar_images_sync   = { document = "ff_api_open_api3", path = "/v3/images/generate-similar" },
+  expand_image_sync              = { document = "ff_api_open_api3", path = "/v3/images/expand" },
+  fill_image_sync                = { document = "ff_api_open_api3", path = "/v3/images/fill" },
+  generate_object_composite_sync = { document = "ff_api_open_api3",
+                                     path = "/v3/images/generate-object-composite" },
+}
+
 -- Hosts a source `url` may name (API-NOTES §3.1, async specs): pre-signed storage URLs.
 local adobe_hosts = { "amazonaws.com", "windows.net", "dropboxusercontent.com", "storage.googleapis.com" }
 
@@ -43,7 +54,7 @@ local resolved = {}
 -- x-model-version enum (nil when the path declares none) and its default.
 local function operation(name)
   if resolved[name] then return resolved[name] end
-  local entry = operations[name]
+  local entry = operations[name] or sync_operations[name]
   if not entry then error("unknown operation '" .. tostring(name) .. "'", 3) end
   local doc = openapi[entry.document]
   local post = doc.paths[entry.path].post

@@ -125,7 +125,24 @@ end
 
 -- ---------------------------------------------------------------- scenarios
 
-local UPLOAD_ID = "3f0c1a4e-8b2d-4c6e-9a1f-2b3c4d5e6f70" -- a uuid4
+-- Stands for a real upload id until run() has uploaded an image (the emulator
+-- refuses ids it never issued).
+local UPLOAD_ID = "3f0c1a4e-8b2d-4c6e-9a1f-2b3c4d5e6f70"
+
+local function with_upload_id(v, id)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = (k == "uploadId" and x == UPLOAD_ID) and id or with_upload_id(x, id) end
+  return out
+end
+
+-- Uploads a fixture straight to the emulator (/v2 is not in this document); returns its id.
+local function upload_fixture(emu, name)
+  local r = emu:api("POST", "/v2/storage/image", { headers = { ["Content-Type"] = "image/png" },
+    body = slurp("spec/fixtures/" .. (name or "hero.png")) })
+  assert(r.status == 200, "upload failed: " .. tostring(r.status) .. " " .. r.body)
+  return r.json.images[1].id
+end
 
 -- Bodies the client sends, each valid by Adobe's schema and by the client.
 M.BODIES = {
@@ -156,9 +173,9 @@ local function check(report, ok, what, detail)
   return ok
 end
 
-local function client_scenarios(ff, report, outdir)
+local function client_scenarios(ff, report, outdir, upload_id)
   -- Every body, polled to success; the first output of each is downloaded.
-  for _, case in ipairs(M.BODIES) do
+  for _, case in ipairs(with_upload_id(M.BODIES, upload_id)) do
     local opts = { wait = false }
     for k, v in pairs(case.opts or {}) do opts[k] = v end
     local job, err = ff:generate_images(case.body, opts)
@@ -303,7 +320,7 @@ function M.run(opts)
     -- No retries: a Prism-made 5xx must surface, not be retried away.
     local ff = firefly.new { client_id = emu.client_id, client_secret = emu.client_secret,
       api_url = prism.url, ims_url = emu.url, poll_interval = 0.2, poll_max = 0.5, max_retries = 0 }
-    client_scenarios(ff, report, outdir)
+    client_scenarios(ff, report, outdir, upload_fixture(emu))
     ff:close()
     -- The curl side of the helper, aimed at Prism, with a token from the emulator.
     local proxy = setmetatable({ url = prism.url, base = tmp .. ".curl", client_id = emu.client_id,

@@ -438,14 +438,16 @@ static int aux_start(struct emu_server *s, const char *host, const char *port) {
   else
     lua_pushfstring(L, "http://%s:%d", host, (int)bound);
   const char *url = lua_tostring(L, -1);
-  printf("%s\n", url);
-  fflush(stdout);
   aux_method(s, "listening");
   lua_pushvalue(L, -3);
   int rc = aux_pcall(L, 2, 0);
   if (rc != LUA_OK) {
     fprintf(stderr, "firefly-emulator: %s\n", lua_tostring(L, -1));
     lua_pop(L, 1);
+  } else {
+    /* Only now may clients come: the behaviour knows its public URL. */
+    printf("%s\n", url);
+    fflush(stdout);
   }
   lua_pop(L, 1);
   return rc == LUA_OK ? 0 : -1;

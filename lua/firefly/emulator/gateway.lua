@@ -24,4 +24,17 @@ function gateway.check(app, req)
   return nil
 end
 
+-- The custom-models listing declares its own error family for the same
+-- refusals: {"reason": ..., "message": ...} with Adobe's example words.
+local REASONS = {
+  [401] = { "Unauthorized", "Authorization Token is not accepted." },
+  [403] = { "Forbidden", "API Key is not accepted." },
+}
+
+function gateway.as_reason(res)
+  local r = REASONS[res.status]
+  if r == nil then return res end
+  return errors.reason(res.status, r[1], r[2])
+end
+
 return gateway

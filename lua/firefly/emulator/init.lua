@@ -2,6 +2,7 @@
 -- main.c calls configure(args) once, app:listening(url) once, then
 -- app:handle(req) for every request, always from one thread.
 local control = require "firefly.emulator.control"
+local custom_models = require "firefly.emulator.custom_models"
 local errors = require "firefly.emulator.errors"
 local flags = require "firefly.emulator.flags"
 local gateway = require "firefly.emulator.gateway"
@@ -10,19 +11,38 @@ local ims = require "firefly.emulator.ims"
 local jobs = require "firefly.emulator.jobs"
 local native = require "firefly.emulator.native"
 local outputs = require "firefly.emulator.outputs"
+local ratelimit = require "firefly.emulator.ratelimit"
+local sync = require "firefly.emulator.sync"
+local uploads = require "firefly.emulator.uploads"
 local util = require "firefly.emulator.util"
+local video = require "firefly.emulator.video"
 
 local M = {}
 
 -- The routing table. `pattern` is anchored and its captures become handler
--- arguments; `gateway = true` puts the API-key and token checks in front.
--- Adding an endpoint is adding a line here (and its handler).
+-- arguments; `gateway = true` puts the API-key and token checks in front;
+-- `limit` names the 429 body family when --rate-limit counts the route
+-- (ratelimit.lua); `family = "reason"` answers gateway refusals in the
+-- custom-models error family. Adding an endpoint is adding a line here.
 M.routes = {
   { "POST", "^/ims/token/v3$", ims.token },
-  { "POST", "^/v3/images/generate%-async$", images.generate_async, gateway = true },
+  { "POST", "^/v3/images/generate%-async$", images.generate_async, gateway = true, limit = "v3" },
+  { "POST", "^/v3/images/generate%-similar%-async$", images.generate_similar_async, gateway = true, limit = "v3" },
+  { "POST", "^/v3/images/expand%-async$", images.expand_async, gateway = true, limit = "v3" },
+  { "POST", "^/v3/images/fill%-async$", images.fill_async, gateway = true, limit = "v3" },
+  { "POST", "^/v3/images/generate%-object%-composite%-async$", images.generate_object_composite_async,
+    gateway = true, limit = "v3" },
+  { "POST", "^/v3/images/generate$", sync.generate, gateway = true, limit = "v3" },
+  { "POST", "^/v3/images/generate%-similar$", sync.generate_similar, gateway = true, limit = "v3" },
+  { "POST", "^/v3/images/expand$", sync.expand, gateway = true, limit = "v3" },
+  { "POST", "^/v3/images/fill$", sync.fill, gateway = true, limit = "v3" },
+  { "POST", "^/v3/images/generate%-object%-composite$", sync.generate_object_composite, gateway = true, limit = "v3" },
+  { "POST", "^/v3/videos/generate$", video.generate, gateway = true, limit = "video" },
+  { "POST", "^/v2/storage/image$", uploads.upload, gateway = true, limit = "upload" },
+  { "GET", "^/v3/custom%-models$", custom_models.list, gateway = true, limit = "reason", family = "reason" },
   { "GET", "^/v3/status/([^/]+)$", jobs.status, gateway = true },
   { "PUT", "^/v3/cancel/([^/]+)$", jobs.cancel, gateway = true },
-  { "GET", "^/outputs/([%w%-]+)%.png$", outputs.serve },
+  { "GET", "^/outputs/([%w%-]+)%.(%w+)$", outputs.serve },
   { "POST", "^/__emulator/revoke%-tokens$", control.revoke_tokens },
   { "GET", "^/__emulator/health$", control.health },
 }
@@ -45,6 +65,9 @@ function M.configure(args)
     jobs = {},
     outputs = {},
     png_cache = { n = 0 },
+    uploads = {},
+    rate = {},
+    custom_models = custom_models.seed(),
   }, App)
 end
 
@@ -76,8 +99,10 @@ local function dispatch(app, ctx, req)
       if route[1] == req.method then
         if gated then
           local denied = gateway.check(app, req)
-          if denied then return denied end
+          if denied then return route.family == "reason" and gateway.as_reason(denied) or denied end
         end
+        local limited = ratelimit.check(app, req, route.limit)
+        if limited then return limited end
         return route[3](app, ctx, req, table.unpack(caps))
       end
       allowed[#allowed + 1] = route[1]

@@ -2,16 +2,31 @@
 -- X-Amz-Date/X-Amz-Expires and a signature keyed by a per-process secret;
 -- nothing else (no Authorization, no x-api-key) is needed or looked at.
 local errors = require "firefly.emulator.errors"
+local mp4 = require "firefly.emulator.mp4"
 local native = require "firefly.emulator.native"
 local util = require "firefly.emulator.util"
 
 local outputs = {}
 
--- Register an output picture; its URL is made later, when the job finishes.
-function outputs.add(app, width, height, seed)
+-- What an output kind is served as.
+outputs.KINDS = {
+  image = { ext = "png", type = "image/png" },
+  video = { ext = "mp4", type = "video/mp4" },
+}
+
+-- Frames in a video output: one a second, Adobe's videos last five [SPEC video].
+outputs.VIDEO_SECONDS = 5
+
+-- Register an output (a picture unless kind is "video"); its URL is made
+-- later, when the job finishes.
+function outputs.add(app, width, height, seed, kind)
   local id = util.uuid4()
-  app.outputs[id] = { id = id, width = width, height = height, seed = seed }
+  app.outputs[id] = { id = id, width = width, height = height, seed = seed, kind = kind or "image" }
   return app.outputs[id]
+end
+
+local function path_of(rec)
+  return "/outputs/" .. rec.id .. "." .. outputs.KINDS[rec.kind].ext
 end
 
 local function string_to_sign(path, date, expires)
@@ -23,7 +38,7 @@ end
 function outputs.url(app, rec, issued)
   rec.issued = rec.issued or issued
   rec.expires = rec.expires or math.floor(app.config.url_seconds)
-  local path = "/outputs/" .. rec.id .. ".png"
+  local path = path_of(rec)
   local date = util.amz_date(rec.issued)
   local sig = util.sign(app.secret, string_to_sign(path, date, tostring(rec.expires)))
   return string.format("%s%s?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=%s&X-Amz-Expires=%d"
@@ -47,13 +62,23 @@ function outputs.picture(app, width, height, seed)
   return cache[key]
 end
 
--- GET /outputs/{id}.png
-function outputs.serve(app, ctx, req, id)
+-- A video's frames are pictures seeded seed, seed+1, ...
+function outputs.video(app, rec)
+  local frames = {}
+  for i = 1, outputs.VIDEO_SECONDS do
+    frames[i] = native.png(rec.width, rec.height, (rec.seed + i - 1) % 0x80000000)
+  end
+  return mp4.write(rec.width, rec.height, frames)
+end
+
+-- GET /outputs/{id}.png (or .mp4)
+function outputs.serve(app, ctx, req, id, ext)
   local h = req.headers
   ctx.auth_header = h["authorization"] ~= nil or h["x-api-key"] ~= nil
   local q = req.query
   local rec = app.outputs[id]
-  local path = "/outputs/" .. id .. ".png"
+  local path = "/outputs/" .. id .. "." .. (ext or "png")
+  if rec and path_of(rec) ~= path then rec = nil end
   if not (q["X-Amz-Date"] and q["X-Amz-Expires"] and q["X-Amz-Signature"]) then
     return errors.s3(403, "AccessDenied", "Access Denied")
   end
@@ -69,8 +94,10 @@ function outputs.serve(app, ctx, req, id)
       { "Expires", util.iso_date(rec.issued + rec.expires) },
       { "ServerTime", util.iso_date(now) } })
   end
-  return { status = 200, headers = { ["Content-Type"] = "image/png" },
-    body = outputs.picture(app, rec.width, rec.height, rec.seed) }
+  local kind = outputs.KINDS[rec.kind]
+  local body = rec.kind == "video" and outputs.video(app, rec)
+    or outputs.picture(app, rec.width, rec.height, rec.seed)
+  return { status = 200, headers = { ["Content-Type"] = kind.type }, body = body }
 end
 
 return outputs
