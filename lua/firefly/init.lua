@@ -9,6 +9,7 @@ local cjson = require "cjson"
 local errors = require "firefly.errors"
 local job = require "firefly.job"
 local options = require "firefly.options"
+local pipeline = require "firefly.pipeline"
 local scheduler = require "firefly.scheduler"
 local validate = require "firefly.validate"
 
@@ -152,13 +153,13 @@ function Client:_submit(op, body, opts)
   if not ok then
     return nil, errors.new { kind = "validation", message = "the body cannot be sent as JSON: " .. tostring(json) }
   end
-  local handle, err = self._core:submit(self._opts.api_url .. OPERATIONS[op], json, opts.model_version,
-                                        opts.timeout or self._opts.timeout)
-  if not handle then return nil, errors.from_core(err) end
-  log(self, "debug", "%s submitted", op)
-  local j = self:_track(handle, job.new(self, handle, op, opts))
-  if opts.wait == false then return j end
-  return j:wait()
+  return pipeline.submit(self, op, body, opts, function(o)
+    local handle, err = self._core:submit(self._opts.api_url .. OPERATIONS[op], json, o.model_version,
+                                          o.timeout or self._opts.timeout)
+    if not handle then return nil, errors.from_core(err) end
+    log(self, "debug", "%s submitted", op)
+    return self:_track(handle, job.new(self, handle, op, o))
+  end)
 end
 
 for method in pairs(OPERATIONS) do
@@ -207,42 +208,16 @@ function firefly.run(fn, ...)
   return (table.unpack or unpack)(box.results, 1, box.n)
 end
 
--- Calls fn(item, i) for every item, at most `concurrency` at once, each in its
--- own coroutine. Returns results in input order and a table of errors by index
--- (an item whose fn returned nil, err or raised); one failure stops nothing.
+-- Calls fn(item, i) for every item, at most `concurrency` at once, each in
+-- its own coroutine; see lua/firefly/pipeline.lua. Returns results in input
+-- order, errors by index, and a summary {total, done, failed, cached, canceled, elapsed}.
 function Client:map(items, fn, opts)
-  if type(items) ~= "table" then error("ff:map: items must be a table", 2) end
-  if type(fn) ~= "function" then error("ff:map: fn must be a function", 2) end
-  opts = opts or {}
-  local concurrency = opts.concurrency or 8
-  if type(concurrency) ~= "number" or concurrency < 1 then
-    error("ff:map: concurrency must be a number >= 1", 2)
-  end
-  local n, next_i = #items, 0
-  local results, errs = {}, {}
-  local workers = {}
-  local function worker()
-    while next_i < n do
-      next_i = next_i + 1
-      local i = next_i
-      local ok, value, err = pcall(fn, items[i], i)
-      if not ok then
-        errs[i] = errors.is(value) and value or errors.new { kind = "raised", message = tostring(value) }
-      elseif value == nil then
-        errs[i] = err or errors.new { kind = "raised", message = "returned nil" }
-      else
-        results[i] = value
-      end
-    end
-  end
-  for w = 1, math.min(n, math.floor(concurrency)) do workers[w] = scheduler.spawn(worker) end
-  scheduler.loop(function()
-    for w = 1, #workers do
-      if coroutine.status(workers[w]) ~= "dead" then return false end
-    end
-    return true
-  end)
-  return results, errs
+  return pipeline.map(self, items, fn, opts)
+end
+
+-- Cancels every job in flight and stops every running ff:map from starting more.
+function Client:cancel_all()
+  return pipeline.cancel_all(self)
 end
 
 return firefly
