@@ -39,6 +39,7 @@ struct ff_client {
   ff_ctx ctx;
   ff_engine *engine;
   ff_auth auth;
+  ff_ratelimit limit;
   ff_decoder *dec;
   char *api_key;
   ff_slot *slots;
@@ -144,6 +145,12 @@ static void reap(ff_client *c) {
 
 /* ---- the client ---- */
 
+/* A 429 to one submit holds back every submit of the client. */
+static void throttled(void *ud, double retry_after) {
+  ff_client *c = ud;
+  ff_ratelimit_pause(&c->limit, retry_after >= 0 ? retry_after : 1);
+}
+
 ff_client *ff_client_new(const ff_config *cfg, ff_decoder *dec, ff_error *err) {
   ff_engine_config ec;
   ff_client *c = calloc(1, sizeof *c);
@@ -159,9 +166,14 @@ ff_client *ff_client_new(const ff_config *cfg, ff_decoder *dec, ff_error *err) {
   ec.proxy = cfg->proxy;
   ec.user_agent = cfg->user_agent;
   ec.debug = cfg->debug;
+  ec.throttled = throttled;
+  ec.throttled_ud = c;
   c->engine = ff_engine_new(&ec);
   c->api_key = ff_strdup(cfg->client_id ? cfg->client_id : "");
-  if (c->engine == NULL || c->api_key == NULL) goto nomem;
+  if (c->engine == NULL || c->api_key == NULL ||
+      ff_ratelimit_init(&c->limit, c->engine, cfg->rate_per_minute, cfg->rate_per_day) != 0)
+    goto nomem;
+  c->ctx.limit = &c->limit;
   c->dec = dec;
   c->ctx.engine = c->engine;
   c->ctx.auth = &c->auth;
@@ -194,6 +206,7 @@ void ff_client_free(ff_client *c) {
   for (i = 0; i < c->nslots; i++)
     if (c->slots[i].op) op_free(c, c->slots[i].op);
   while ((ev = ff_client_event(c)) != NULL) ff_event_free(ev);
+  ff_ratelimit_free(&c->limit);
   ff_auth_free(&c->auth);
   ff_engine_free(c->engine);
   free(c->slots);

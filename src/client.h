@@ -24,6 +24,8 @@ typedef struct ff_config {
   double poll_max;
   int max_retries;
   double retry_after_cap;
+  double rate_per_minute;    /* submits; 0 for no client-side budget */
+  double rate_per_day;
   const char *ca_file;
   const char *proxy;
   const char *user_agent;

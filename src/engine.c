@@ -450,6 +450,8 @@ static void finish(ff_engine *e, ff_xfer *x) {
     if (ff_parse_retry_after(x->retry_after_raw, ff_wall(), &s) == 0) x->retry_after = s;
   }
   if (e->cfg.debug) log_attempt(x);
+  if (x->status == 429 && x->retry == FF_RETRY_SUBMIT && e->cfg.throttled)
+    e->cfg.throttled(e->cfg.throttled_ud, x->retry_after);
   detach(x);
   if (x->attempts <= max && should_retry(x)) {
     double delay = x->retry_after >= 0 ? x->retry_after

@@ -27,6 +27,9 @@ typedef struct ff_engine_config {
   const char *proxy;
   const char *user_agent;
   int debug;              /* log each attempt to stderr, without query strings */
+  /* A submit was answered 429: the client pauses all its submits (retry_after -1: none given). */
+  void (*throttled)(void *ud, double retry_after);
+  void *throttled_ud;
 } ff_engine_config;
 
 /* A timer is embedded in its owner; the engine keeps a min-heap of pointers. */

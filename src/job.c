@@ -33,6 +33,7 @@ ff_job *ff_job_new(ff_ctx *ctx, uint64_t handle, double timeout) {
 
 void ff_job_free(ff_job *j) {
   if (j == NULL) return;
+  if (j->ctx->limit) ff_ratelimit_leave(j->ctx->limit, &j->gate);
   ff_timer_release(j->ctx->engine, &j->timer);
   ff_call_free(&j->call);
   ff_call_free(&j->cancel);
@@ -287,12 +288,24 @@ static void on_cancel(ff_call *c, ff_xfer *x, ff_error *err) {
 
 /* ---- entry points ---- */
 
+/* The rate limiter lets a queued submit go. */
+static void gate_open(ff_rl_waiter *w) {
+  ff_job *j = (ff_job *)((char *)w - offsetof(ff_job, gate));
+  ff_error err;
+  ff_error_init(&err);
+  if (ff_call_send(&j->call, &err) != 0) fail(j, &err);
+  ff_error_free(&err);
+  if (ff_job_done(j)) j->ctx->release(j->ctx, j->handle);
+}
+
 int ff_job_submit(ff_job *j, const char *url, const char *body, size_t len, const char *model_version,
                   ff_error *err) {
   j->state = FF_JOB_SUBMITTING;
   j->call.retry = FF_RETRY_SUBMIT;
   if (model_version && (j->call.model_version = ff_strdup(model_version)) == NULL) goto nomem;
   if (ff_call_set(&j->call, "POST", url, body, len, "application/json") != 0) goto nomem;
+  j->gate.go = gate_open;
+  if (j->ctx->limit && !ff_ratelimit_enter(j->ctx->limit, &j->gate)) return 0;
   return ff_call_send(&j->call, err);
 nomem:
   ff_error_set(err, FF_E_NOMEM, "out of memory submitting a job");
@@ -317,6 +330,11 @@ int ff_job_attach(ff_job *j, const char *status_url, const char *cancel_url, con
 
 int ff_job_cancel(ff_job *j) {
   if (j->state == FF_JOB_FINISHED) return 0;
+  if (j->ctx->limit && ff_ratelimit_leave(j->ctx->limit, &j->gate)) {
+    fail_with(j, FF_E_CANCELED, "cancelled before it was submitted", NULL);
+    j->ctx->release(j->ctx, j->handle);
+    return 1;
+  }
   j->cancel_wanted = 1;
   if (j->cancel_url) {
     send_cancel(j);

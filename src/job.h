@@ -7,6 +7,7 @@
 #define FF_JOB_H
 
 #include "call.h"
+#include "ratelimit.h"
 
 typedef enum ff_jobstate {
   FF_JOB_SUBMITTING,
@@ -34,6 +35,7 @@ typedef struct ff_job {
   char status[32];
   double progress;
   ff_timer timer;
+  ff_rl_waiter gate;   /* queued in the client's rate limiter before the submit */
 } ff_job;
 
 ff_job *ff_job_new(ff_ctx *ctx, uint64_t handle, double timeout);

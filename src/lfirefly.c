@@ -445,6 +445,8 @@ static int io_new(lua_State *L) {
   cfg.poll_max = opt_num(L, "poll_max", 10);
   cfg.max_retries = (int)opt_num(L, "max_retries", 4);
   cfg.retry_after_cap = opt_num(L, "retry_after_cap", 120);
+  cfg.rate_per_minute = opt_num(L, "rate_per_minute", 0);
+  cfg.rate_per_day = opt_num(L, "rate_per_day", 0);
   cfg.debug = (int)opt_num(L, "debug", 0);
   if (cfg.access_token == NULL && (cfg.client_id == NULL || cfg.client_secret == NULL || cfg.ims_url == NULL))
     return luaL_error(L, "firefly.core.new needs access_token, or client_id, client_secret and ims_url");

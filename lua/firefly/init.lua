@@ -45,6 +45,8 @@ function firefly.new(opts)
     connect_timeout = o.connect_timeout, request_timeout = o.request_timeout,
     stall_timeout = o.stall_timeout, poll_first = o.poll_interval, poll_max = o.poll_max,
     max_retries = o.max_retries, retry_after_cap = o.retry_after_cap,
+    rate_per_minute = o.rate_limit and o.rate_limit.per_minute,
+    rate_per_day = o.rate_limit and o.rate_limit.per_day,
     user_agent = o.user_agent or ("firefly-lua/0.1.0 (" .. _VERSION .. ")"),
     debug = o.log == "debug" and 1 or 0,
   }

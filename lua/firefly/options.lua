@@ -34,6 +34,7 @@ local TYPES = {
   stall_timeout = "number", max_retries = "number", retry_after_cap = "number",
   ca_file = "string", proxy = "string", log = "string",
   user_agent = "string",
+  rate_limit = "table",   -- {per_minute = n, per_day = n}: a client-side budget of submits
 }
 
 local function trim_slash(url)
@@ -67,6 +68,14 @@ function options.resolve(opts, getenv)
     if o[k] <= 0 then error(("firefly.new: option '%s' must be positive"):format(k), 3) end
   end
   if o.max_retries < 0 then error("firefly.new: option 'max_retries' must be 0 or more", 3) end
+  for k, v in pairs(o.rate_limit or {}) do
+    if k ~= "per_minute" and k ~= "per_day" then
+      error("firefly.new: rate_limit takes per_minute and per_day, not '" .. tostring(k) .. "'", 3)
+    end
+    if type(v) ~= "number" or v <= 0 then
+      error(("firefly.new: rate_limit.%s must be a positive number"):format(k), 3)
+    end
+  end
   o.api_url, o.ims_url = trim_slash(o.api_url), trim_slash(o.ims_url)
   if not o.access_token and not (o.client_id and o.client_secret) then
     error("firefly.new: no credentials: set client_id and client_secret (or access_token), "
