@@ -1,5 +1,7 @@
 #include "call.h"
 
+#include "hosts.h"
+
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +92,15 @@ static void token_ready(ff_auth_waiter *w, const ff_error *err) {
 int ff_call_send(ff_call *c, ff_error *err) {
   const char *token = NULL;
   if (c->auth) {
-    int r = ff_auth_token(c->ctx->auth, &c->waiter, &token, err);
+    int r;
+    /* A statusUrl naming some other host gets no key and no token. */
+    if (c->ctx->api_hosts && !ff_host_allowed(c->ctx->api_hosts, c->url)) {
+      char host[256];
+      if (ff_url_host(c->url, host, sizeof host) != 0) ff_strlcpy(host, "(unreadable)", sizeof host);
+      ff_error_set(err, FF_E_AUTH, "refusing to send credentials to %s: not an API host (see api_hosts)", host);
+      return -1;
+    }
+    r = ff_auth_token(c->ctx->auth, &c->waiter, &token, err);
     if (r < 0) return -1;
     if (r == 0) {
       c->waiter.ready = token_ready;

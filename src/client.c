@@ -42,6 +42,7 @@ struct ff_client {
   ff_ratelimit limit;
   ff_decoder *dec;
   char *api_key;
+  char *api_hosts;
   ff_slot *slots;
   uint32_t nslots, capslots, free_head;
   unsigned long active;
@@ -170,7 +171,8 @@ ff_client *ff_client_new(const ff_config *cfg, ff_decoder *dec, ff_error *err) {
   ec.throttled_ud = c;
   c->engine = ff_engine_new(&ec);
   c->api_key = ff_strdup(cfg->client_id ? cfg->client_id : "");
-  if (c->engine == NULL || c->api_key == NULL ||
+  c->api_hosts = cfg->api_hosts ? ff_strdup(cfg->api_hosts) : NULL;
+  if (c->engine == NULL || c->api_key == NULL || (cfg->api_hosts && c->api_hosts == NULL) ||
       ff_ratelimit_init(&c->limit, c->engine, cfg->rate_per_minute, cfg->rate_per_day) != 0)
     goto nomem;
   c->ctx.limit = &c->limit;
@@ -179,6 +181,7 @@ ff_client *ff_client_new(const ff_config *cfg, ff_decoder *dec, ff_error *err) {
   c->ctx.auth = &c->auth;
   c->ctx.dec = dec;
   c->ctx.api_key = c->api_key;
+  c->ctx.api_hosts = c->api_hosts;
   c->ctx.request_timeout = cfg->request_timeout;
   c->ctx.poll_first = cfg->poll_first;
   c->ctx.poll_max = cfg->poll_max;
@@ -193,6 +196,7 @@ nomem:
   if (c) {
     ff_engine_free(c->engine);
     free(c->api_key);
+    free(c->api_hosts);
     free(c);
   }
   ff_error_set(err, FF_E_NOMEM, "out of memory creating a client");
@@ -212,6 +216,7 @@ void ff_client_free(ff_client *c) {
   free(c->slots);
   free(c->reap);
   free(c->api_key);
+  free(c->api_hosts);
   free(c);
 }
 

@@ -17,6 +17,7 @@ typedef struct ff_config {
   const char *access_token;  /* a token to use as is, instead of fetching one */
   const char *scopes;
   const char *ims_url;
+  const char *api_hosts;     /* where the key and token may go; NULL: anywhere */
   double connect_timeout;
   double request_timeout;
   double stall_timeout;
