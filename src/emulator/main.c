@@ -11,12 +11,14 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -27,6 +29,7 @@
 #include <lualib.h>
 
 #include "png.h"
+#include "sha256.h"
 
 /*
 ** Where the behaviour's modules live: the source tree first (so a build runs
@@ -50,11 +53,33 @@
 /* The only file-scope mutable: written by the signal handler, read by main. */
 static volatile sig_atomic_t emu_signalled = 0;
 
+struct emu_cut;
+
 struct emu_server {
   lua_State *L;
   int app_ref;   /* registry ref of the Lua app object */
   FILE *log;     /* --log target, or NULL */
   struct MHD_Daemon *daemon;
+  int faults;    /* --faults or --faults-script given: ask Lua before reading a request */
+  /* Stalled responses, suspended by MHD's thread and resumed by main's. */
+  pthread_mutex_t lock;
+  struct emu_cut *stalled;
+};
+
+/*
+** A response cut short on purpose (--faults): `cut` bytes of the body are
+** sent, then the connection is closed, at once or after a stall. Content-Length
+** says `total`, so the client knows it was short-changed.
+*/
+struct emu_cut {
+  struct emu_server *s;
+  struct MHD_Connection *conn;
+  char *body;
+  size_t cut;
+  double stall;   /* seconds to hold the connection silent before closing */
+  double until;   /* when main resumes it (set when it stalls) */
+  int stalled;
+  struct emu_cut *next;
 };
 
 /* Per-request state: the body as it arrives. */
@@ -90,9 +115,20 @@ static int emu_png(lua_State *L) {
   return 1;
 }
 
+/* emu.sha256(s) -> hex digest, logged beside each output served. */
+static int emu_sha256(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  char hex[65];
+  sha256_hex(s, len, hex);
+  lua_pushstring(L, hex);
+  return 1;
+}
+
 static const luaL_Reg emulib[] = {
   {"now", emu_now},
   {"png", emu_png},
+  {"sha256", emu_sha256},
   {NULL, NULL}
 };
 
@@ -209,9 +245,107 @@ static enum MHD_Result aux_queue(struct MHD_Connection *conn, unsigned status,
   return rc;
 }
 
+static void aux_log(struct emu_server *s, const char *line) {
+  if (s->log == NULL || line == NULL) return;
+  fputs(line, s->log);
+  fputc('\n', s->log);
+  fflush(s->log);
+}
+
+static double aux_monotonic(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sends the first `cut` bytes, then stalls (suspended) or closes the connection. */
+static ssize_t cut_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  struct emu_cut *c = cls;
+  if (pos < c->cut) {
+    size_t n = c->cut - (size_t)pos;
+    if (n > max) n = max;
+    memcpy(buf, c->body + pos, n);
+    return (ssize_t)n;
+  }
+  if (c->stall > 0 && !c->stalled) {
+    /* Suspended before it is listed: main can only resume a suspended connection. */
+    pthread_mutex_lock(&c->s->lock);
+    c->stalled = 1;
+    c->until = aux_monotonic() + c->stall;
+    MHD_suspend_connection(c->conn);
+    c->next = c->s->stalled;
+    c->s->stalled = c;
+    pthread_mutex_unlock(&c->s->lock);
+    return 0;
+  }
+  return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void cut_free(void *cls) {
+  struct emu_cut *c = cls;
+  free(c->body);
+  free(c);
+}
+
+/* Main's side of a stall: resume the connections whose time has come (all, at exit). */
+static void aux_resume_due(struct emu_server *s, int all) {
+  struct emu_cut *due = NULL, **pp;
+  double now = aux_monotonic();
+  pthread_mutex_lock(&s->lock);
+  pp = &s->stalled;
+  while (*pp != NULL) {
+    struct emu_cut *c = *pp;
+    if (all || now >= c->until) {
+      *pp = c->next;
+      c->next = due;
+      due = c;
+    } else {
+      pp = &c->next;
+    }
+  }
+  pthread_mutex_unlock(&s->lock);
+  while (due != NULL) {
+    struct emu_cut *c = due;
+    due = c->next;
+    MHD_resume_connection(c->conn); /* MHD calls cut_read again, which closes */
+  }
+}
+
+/* The response Lua asked to cut: {cut = bytes sent, length = bytes promised, stall = s}. */
+static struct MHD_Response *aux_cut_response(struct emu_server *s, struct MHD_Connection *conn,
+                                             int action, const char *body, size_t blen) {
+  lua_State *L = s->L;
+  lua_getfield(L, action, "cut");
+  lua_getfield(L, action, "length");
+  lua_getfield(L, action, "stall");
+  lua_Integer cut = lua_tointeger(L, -3), length = lua_tointeger(L, -2);
+  double stall = lua_tonumber(L, -1);
+  lua_pop(L, 3);
+  if (cut < 0 || (size_t)cut > blen) cut = (lua_Integer)blen;
+  if (length < cut + 1) length = cut + 1; /* always short of what was promised */
+  struct emu_cut *c = calloc(1, sizeof *c);
+  if (c == NULL) return NULL;
+  c->body = malloc((size_t)cut + 1);
+  if (c->body == NULL) {
+    free(c);
+    return NULL;
+  }
+  memcpy(c->body, body, (size_t)cut);
+  c->s = s;
+  c->conn = conn;
+  c->cut = (size_t)cut;
+  c->stall = stall;
+  struct MHD_Response *resp =
+      MHD_create_response_from_callback((uint64_t)length, 4096, cut_read, c, cut_free);
+  if (resp == NULL) cut_free(c);
+  return resp;
+}
+
 /*
-** Turn Lua's (status, headers, body, logline) into an MHD response and write
-** the log line. Content-Length is MHD's to set; a Lua one is dropped.
+** Turn Lua's (status, headers, body, logline, fault) into an MHD response and
+** write the log line. Content-Length is MHD's to set; a Lua one is dropped.
+** A fault {close = true} drops the connection instead of answering; one with
+** `cut` sends a short body.
 */
 static enum MHD_Result aux_respond(struct emu_server *s,
                                    struct MHD_Connection *conn, int base) {
@@ -220,8 +354,20 @@ static enum MHD_Result aux_respond(struct emu_server *s,
   if (status < 100 || status > 999) status = 500;
   size_t blen = 0;
   const char *body = lua_isstring(L, base + 3) ? lua_tolstring(L, base + 3, &blen) : "";
-  struct MHD_Response *resp = MHD_create_response_from_buffer(
-      blen, (void *)body, MHD_RESPMEM_MUST_COPY);
+  int action = lua_istable(L, base + 5) ? base + 5 : 0;
+  struct MHD_Response *resp;
+  if (action) {
+    lua_getfield(L, action, "close");
+    int drop = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (drop) {
+      aux_log(s, lua_tostring(L, base + 4));
+      return MHD_NO; /* MHD closes the connection: the client gets no answer */
+    }
+    resp = aux_cut_response(s, conn, action, body, blen);
+  } else {
+    resp = MHD_create_response_from_buffer(blen, (void *)body, MHD_RESPMEM_MUST_COPY);
+  }
   if (resp == NULL) return MHD_NO;
   if (lua_istable(L, base + 2)) {
     lua_pushnil(L);
@@ -236,12 +382,25 @@ static enum MHD_Result aux_respond(struct emu_server *s,
   }
   enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
   MHD_destroy_response(resp);
-  if (s->log != NULL && lua_isstring(L, base + 4)) {
-    fputs(lua_tostring(L, base + 4), s->log);
-    fputc('\n', s->log);
-    fflush(s->log);
-  }
+  if (lua_isstring(L, base + 4)) aux_log(s, lua_tostring(L, base + 4));
   return rc;
+}
+
+/* --faults: may this request be refused before its body is read? Logs if so. */
+static int aux_refuse(struct emu_server *s, const char *method, const char *url) {
+  lua_State *L = s->L;
+  int base = lua_gettop(L), refused = 0;
+  aux_method(s, "refuse");
+  lua_pushstring(L, method);
+  lua_pushstring(L, url);
+  if (aux_pcall(L, 3, 1) != LUA_OK) {
+    fprintf(stderr, "firefly-emulator: %s %s: %s\n", method, url, lua_tostring(L, -1));
+  } else if (lua_isstring(L, -1)) {
+    aux_log(s, lua_tostring(L, -1));
+    refused = 1;
+  }
+  lua_settop(L, base);
+  return refused;
 }
 
 /* -------------------------------------------------------- MHD callbacks */
@@ -257,6 +416,7 @@ static enum MHD_Result emu_access(void *cls, struct MHD_Connection *conn,
     r = calloc(1, sizeof *r);
     if (r == NULL) return MHD_NO;
     *con_cls = r;
+    if (s->faults && aux_refuse(s, method, url)) return MHD_NO;
     return MHD_YES;
   }
   if (*upload_data_size > 0) {
@@ -286,7 +446,7 @@ static enum MHD_Result emu_access(void *cls, struct MHD_Connection *conn,
   int base = lua_gettop(L);
   aux_method(s, "handle");
   aux_push_request(L, conn, url, method, r);
-  if (aux_pcall(L, 2, 4) != LUA_OK) {
+  if (aux_pcall(L, 2, 5) != LUA_OK) {
     fprintf(stderr, "firefly-emulator: %s %s: %s\n", method, url, lua_tostring(L, -1));
     lua_settop(L, base);
     return aux_queue(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "application/json",
@@ -412,7 +572,8 @@ static int aux_start(struct emu_server *s, const char *host, const char *port) {
     fprintf(stderr, "firefly-emulator: --host %s: %s\n", host, gai_strerror(gai));
     return -1;
   }
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                   MHD_ALLOW_SUSPEND_RESUME;
   if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
   s->daemon = MHD_start_daemon(
       flags, 0, NULL, NULL, emu_access, s,
@@ -454,8 +615,14 @@ static int aux_start(struct emu_server *s, const char *host, const char *port) {
 }
 
 int main(int argc, char **argv) {
-  struct emu_server s = {NULL, LUA_NOREF, NULL, NULL};
+  struct emu_server s;
   int status = 1;
+  memset(&s, 0, sizeof s);
+  s.app_ref = LUA_NOREF;
+  if (pthread_mutex_init(&s.lock, NULL) != 0) {
+    fprintf(stderr, "firefly-emulator: cannot create a mutex\n");
+    return 1;
+  }
   s.L = luaL_newstate();
   if (s.L == NULL) {
     fprintf(stderr, "firefly-emulator: cannot create a Lua state\n");
@@ -465,7 +632,7 @@ int main(int argc, char **argv) {
     status = 2;
     goto done;
   }
-  char logpath[4096], host[256], port[16];
+  char logpath[4096], host[256], port[16], spec[16];
   if (aux_config(&s, "help", port, sizeof port)) {
     aux_method(&s, "usage");
     if (aux_pcall(s.L, 1, 1) == LUA_OK) fputs(lua_tostring(s.L, -1), stdout);
@@ -494,13 +661,24 @@ int main(int argc, char **argv) {
 
   if (!aux_config(&s, "host", host, sizeof host)) snprintf(host, sizeof host, "127.0.0.1");
   if (!aux_config(&s, "port", port, sizeof port)) snprintf(port, sizeof port, "0");
+  s.faults = aux_config(&s, "faults", spec, sizeof spec) ||
+             aux_config(&s, "faults_script", spec, sizeof spec);
   if (aux_start(&s, host, port) != 0) goto done;
-  while (!emu_signalled) sigsuspend(&oldset);
+  /* Wake now and then to end stalled responses; signals are let in only here. */
+  while (!emu_signalled) {
+    struct timespec tick = {0, 50 * 1000 * 1000};
+    pselect(0, NULL, NULL, NULL, &tick, &oldset);
+    aux_resume_due(&s, 0);
+  }
   status = 0;
 
 done:
-  if (s.daemon != NULL) MHD_stop_daemon(s.daemon);
+  if (s.daemon != NULL) {
+    aux_resume_due(&s, 1); /* MHD must not be stopped with suspended connections */
+    MHD_stop_daemon(s.daemon);
+  }
   if (s.log != NULL) fclose(s.log);
   lua_close(s.L);
+  pthread_mutex_destroy(&s.lock);
   return status;
 }

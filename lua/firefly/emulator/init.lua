@@ -4,6 +4,7 @@
 local control = require "firefly.emulator.control"
 local custom_models = require "firefly.emulator.custom_models"
 local errors = require "firefly.emulator.errors"
+local faults = require "firefly.emulator.faults"
 local flags = require "firefly.emulator.flags"
 local gateway = require "firefly.emulator.gateway"
 local images = require "firefly.emulator.images"
@@ -59,6 +60,7 @@ function M.configure(args)
   if cfg.seed then math.randomseed(cfg.seed) end
   return setmetatable({
     config = cfg,
+    faults = faults.new(cfg),
     public_url = cfg.public_url,
     secret = util.random_bytes(32),
     tokens = {},
@@ -72,7 +74,7 @@ function M.configure(args)
 end
 
 function App:usage()
-  return flags.usage(jobs.MAGIC)
+  return flags.usage(jobs.MAGIC) .. faults.usage()
 end
 
 function App:listening(url)
@@ -122,18 +124,33 @@ function App:handle(req)
   local request_id = req.headers["x-request-id"]
   if request_id == nil or request_id == "" then request_id = util.uuid4() end
   local ctx = {}
-  local ok, res = xpcall(dispatch, debug.traceback, self, ctx, req)
+  faults.decide(self, ctx, req.method, req.path)
+  local ok, res = true, faults.before(self, ctx, req)
+  if res == nil then ok, res = xpcall(dispatch, debug.traceback, self, ctx, req) end
   if not ok then
     io.stderr:write("firefly-emulator: ", req.method, " ", req.path, ": ", tostring(res), "\n")
     res = errors.firefly(500, "runtime_error", "The emulator failed to handle the request.")
   end
   res.headers = res.headers or {}
   res.headers["x-request-id"] = request_id
+  local action = faults.after(self, ctx, req, res)
+  -- Each output served is logged with its digest: a saved copy can be checked.
+  if self.config.log and res.status == 200 and req.path:find("^/outputs/") then
+    ctx.sha256 = native.sha256(res.body or "")
+  end
   local line = util.json({
     time = started, method = req.method, path = req.path, status = res.status,
     request_id = request_id, job_id = ctx.job_id, auth_header = ctx.auth_header,
+    fault = ctx.fault, sha256 = ctx.sha256,
   })
-  return res.status, res.headers, res.body or "", line
+  return res.status, res.headers, res.body or "", line, action
+end
+
+-- --faults: called by main.c before a request's body is read; returns the log
+-- line when the connection is to be closed unanswered, else nil.
+function App:refuse(method, path)
+  if not faults.refuse(self, method, path) then return nil end
+  return util.json({ time = native.now(), method = method, path = path, fault = "refuse" })
 end
 
 return M
