@@ -4,15 +4,20 @@
 ** needs, and no JSON is parsed anywhere else. Events come back to Lua as
 ** values returned from step(); no Lua runs inside a libcurl callback.
 */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "client.h"
 #include "clock.h"
 #include "compat.h"
+#include "sha256.h"
 
 #define CLIENT_MT "firefly.core.client"
 #define DECODE_KEY "firefly.core.decode" /* registry: cjson.decode */
@@ -479,7 +484,75 @@ static int io_now(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg corelib[] = {{"new", io_new}, {"now", io_now}, {NULL, NULL}};
+/* sha256(bytes) -> 64 hex digits: the manifest's and the cache's file hashes. */
+static int io_sha256(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  ff_sha256 h;
+  char hex[65];
+  ff_sha256_init(&h);
+  ff_sha256_update(&h, s, len);
+  ff_sha256_hex(&h, hex);
+  lua_pushstring(L, hex);
+  return 1;
+}
+
+/* sha256_file(path) -> hex, or fail, message: streamed, never the whole file in memory. */
+static int io_sha256_file(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  FILE *f = fopen(path, "rb");
+  ff_sha256 h;
+  char buf[65536], hex[65];
+  size_t n;
+  if (f == NULL) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(errno));
+    return 2;
+  }
+  ff_sha256_init(&h);
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) ff_sha256_update(&h, buf, n);
+  fclose(f);
+  ff_sha256_hex(&h, hex);
+  lua_pushstring(L, hex);
+  return 1;
+}
+
+/*
+** append_sync(path, text): appends and fsyncs before returning, so a journal
+** line is on disk before the job it names is waited for (a crash then loses
+** nothing the next run needs). true, or fail, message.
+*/
+static int io_append_sync(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  size_t len, off = 0;
+  const char *s = luaL_checklstring(L, 2, &len);
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) goto fail;
+  while (off < len) {
+    ssize_t w = write(fd, s + off, len - off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      close(fd);
+      goto fail;
+    }
+    off += (size_t)w;
+  }
+  if (fsync(fd) != 0) {
+    close(fd);
+    goto fail;
+  }
+  close(fd);
+  lua_pushboolean(L, 1);
+  return 1;
+fail:
+  luaL_pushfail(L);
+  lua_pushfstring(L, "%s: %s", path, strerror(errno));
+  return 2;
+}
+
+static const luaL_Reg corelib[] = {{"new", io_new}, {"now", io_now}, {"sha256", io_sha256},
+                                   {"sha256_file", io_sha256_file}, {"append_sync", io_append_sync},
+                                   {NULL, NULL}};
 
 LUALIB_API int luaopen_firefly_core(lua_State *L) {
   pthread_once(&curl_once, curl_init);

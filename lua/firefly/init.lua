@@ -28,7 +28,8 @@ local OPERATIONS = {
   generate_video = "/v3/videos/generate",
 }
 
-local CALL_OPTIONS = { model_version = "string", timeout = "number", on_progress = "function", wait = "boolean" }
+local CALL_OPTIONS = { model_version = "string", timeout = "number", on_progress = "function", wait = "boolean",
+                       cache = "boolean", journal = "boolean" }
 
 local function log(self, level, fmt, ...)
   local want = self._opts.log

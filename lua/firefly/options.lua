@@ -35,6 +35,9 @@ local TYPES = {
   ca_file = "string", proxy = "string", log = "string",
   user_agent = "string",
   rate_limit = "table",   -- {per_minute = n, per_day = n}: a client-side budget of submits
+  cache = "string",       -- a directory: answers to seeded requests are kept and reused
+  journal = "string",     -- a file: submitted jobs, so a re-run re-attaches instead of resubmitting
+  manifest = "string",    -- a file: one JSON line of provenance per saved output
 }
 
 local function trim_slash(url)

@@ -4,7 +4,12 @@
 -- call made inside an item goes through pipeline.submit, which is where the
 -- result cache, the journal and the batch's bookkeeping meet the engine.
 
+local cache = require "firefly.cache"
 local errors = require "firefly.errors"
+local job = require "firefly.job"
+local journal = require "firefly.journal"
+local manifest = require "firefly.manifest"
+local result = require "firefly.result"
 local scheduler = require "firefly.scheduler"
 
 local pipeline = {}
@@ -165,16 +170,101 @@ local function left(j)
   if at then at.batch.jobs[j] = nil end
 end
 
+-- The client's cache, journal and manifest, opened on first use.
+local function stores(client)
+  local s = client._stores
+  if not s then
+    local o = client._opts
+    s = { cache = o.cache and cache.open(o.cache), journal = o.journal and journal.open(o.journal),
+          manifest = o.manifest and manifest.open(o.manifest) }
+    client._stores = s
+  end
+  return s
+end
+
+local function provenance(s, r, meta)
+  if not s.manifest then return end
+  for _, out in ipairs(r.outputs or {}) do
+    result.on_saved(out, function(o, path) s.manifest:saved(meta, o, path) end)
+  end
+end
+
+local function from_cache(client, s, op, opts, key, meta)
+  local hit = s.cache:get(key)
+  if not hit then return nil end
+  local r = result.new(client, hit.result, { job_id = hit.job_id, request_id = hit.request_id })
+  for i, out in ipairs(r.outputs) do result.local_file(out, hit.files[i]) end
+  r.from_cache = true
+  meta.job_id, meta.request_id, meta.from_cache = hit.job_id, hit.request_id, true
+  provenance(s, r, meta)
+  local j = job.new(client, nil, op, opts)
+  j.id, j.status, j.progress, j.result, j.finished, j.from_cache = hit.job_id, "succeeded", 100, r, true, true
+  pipeline.joined(j, true)
+  if opts.wait == false then return j end
+  return r
+end
+
+-- Records the job in the journal as soon as Firefly has accepted it.
+local function journaled(s, key, op, j)
+  local user = j._on_progress
+  local recorded = false
+  j._on_progress = function(job_)
+    if not recorded and job_.status_url then
+      recorded = true
+      s.journal:record(key, op, job_)
+    end
+    if user then user(job_) end
+  end
+end
+
+-- Kinds of error after which an earlier run's job is given up and the request sent anew.
+local GONE = { http = true, job_failed = true, canceled = true }
+
 -- Every generating call ends here, validated and encoded. send(opts) starts
--- the job on the engine and returns it (never waiting).
+-- the job on the engine and returns it (never waiting). On the way: the
+-- cache (a hit makes no network call), the journal (a job an earlier run
+-- submitted is re-attached to, not submitted again), the batch, the manifest.
 function pipeline.submit(client, op, body, opts, send)
-  local j, err = send(opts)
-  if not j then return nil, err end
+  local s = stores(client)
+  local use_journal = s.journal and opts.journal ~= false
+  local use_cache = s.cache and opts.cache ~= false and (opts.cache == true or cache.reproducible(body))
+  local key = (use_cache or use_journal) and cache.key(op, opts.model_version, body)
+  local meta = { operation = op, prompt = body.prompt, model_version = opts.model_version }
+  if use_cache then
+    local hit = from_cache(client, s, op, opts, key, meta)
+    if hit then return hit end
+  end
+  local earlier = use_journal and s.journal:take(key)
+  local j, err
+  if earlier then
+    j = client:job(earlier.status_url, { wait = false, timeout = opts.timeout, on_progress = opts.on_progress })
+    if j then j.operation, j.resumed = op, true end
+  end
+  if not j then
+    j, err = send(opts)
+    if not j then return nil, err end
+    if use_journal then journaled(s, key, op, j) end
+  end
   pipeline.joined(j)
   if opts.wait == false then return j end
   local r, werr = j:wait()
   left(j)
-  return r, werr
+  if not r then
+    if use_journal and j.id then s.journal:failed(key, j) end
+    if earlier and GONE[werr.kind] then return pipeline.submit(client, op, body, opts, send) end
+    return nil, werr
+  end
+  meta.job_id, meta.request_id = r.job_id, r.request_id
+  if use_cache then
+    local paths = s.cache:put(key, r, function(url, path)
+      local x, e = client:_download(url, path)
+      if not x then return nil, e end
+      return x:wait()
+    end)
+    for i, out in ipairs(paths and r.outputs or {}) do result.local_file(out, paths[i]) end
+  end
+  provenance(s, r, meta)
+  return r
 end
 
 return pipeline

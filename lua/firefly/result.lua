@@ -5,8 +5,39 @@ local errors = require "firefly.errors"
 
 local result = {}
 
--- The client an output came from, kept aside so results stay plain data.
+-- The client an output came from, kept aside so results stay plain data;
+-- likewise a local copy (a cache hit) and who wants to hear of a save.
 local owner = setmetatable({}, { __mode = "k" })
+local local_file = setmetatable({}, { __mode = "k" })
+local on_saved = setmetatable({}, { __mode = "k" })
+
+function result.local_file(out, path) local_file[out] = path end
+function result.on_saved(out, fn) on_saved[out] = fn end
+
+-- Copies src to path through a temporary name, as a download would.
+local function copy(src, path)
+  local from, err = io.open(src, "rb")
+  if not from then return nil, errors.new { kind = "io", message = tostring(err) } end
+  local tmp = path .. ".part-copy"
+  local to, werr = io.open(tmp, "wb")
+  if not to then
+    from:close()
+    return nil, errors.new { kind = "io", message = tostring(werr) }
+  end
+  while true do
+    local chunk = from:read(65536)
+    if not chunk then break end
+    to:write(chunk)
+  end
+  from:close()
+  to:close()
+  local ok, rerr = os.rename(tmp, path)
+  if not ok then
+    os.remove(tmp)
+    return nil, errors.new { kind = "io", message = tostring(rerr) }
+  end
+  return path
+end
 
 local Output = {}
 Output.__index = Output
@@ -33,17 +64,30 @@ function Output:save(path)
   if type(path) ~= "string" or path == "" then
     error("output:save: path must be a non-empty string", 2)
   end
-  local url = url_of(self)
-  if not url then return nil, errors.new { kind = "validation", message = "this output has no URL" } end
-  local xfer, err = owner[self]:_download(url, path)
-  if not xfer then return nil, err end
-  local ok, werr = xfer:wait()
-  if not ok then return nil, explain(werr, "the download of " .. path) end
+  if local_file[self] then
+    local ok, err = copy(local_file[self], path)
+    if not ok then return nil, err end
+  else
+    local url = url_of(self)
+    if not url then return nil, errors.new { kind = "validation", message = "this output has no URL" } end
+    local xfer, err = owner[self]:_download(url, path)
+    if not xfer then return nil, err end
+    local ok, werr = xfer:wait()
+    if not ok then return nil, explain(werr, "the download of " .. path) end
+  end
+  if on_saved[self] then on_saved[self](self, path) end
   return path
 end
 
 -- The output's bytes, in memory.
 function Output:bytes()
+  if local_file[self] then
+    local f, err = io.open(local_file[self], "rb")
+    if not f then return nil, errors.new { kind = "io", message = tostring(err) } end
+    local s = f:read("*a")
+    f:close()
+    return s
+  end
   local url = url_of(self)
   if not url then return nil, errors.new { kind = "validation", message = "this output has no URL" } end
   local xfer, err = owner[self]:_download(url, nil)

@@ -1,0 +1,163 @@
+-- The result cache (`cache = dir`): a request already answered is answered
+-- again from disk, with no network call. The key is the operation, the model
+-- version and the request as canonical JSON (sorted keys; seeds included; a
+-- local input file by the sha256 of its content). Only requests with explicit
+-- seeds are cached unless a call says `cache = true`: without seeds Firefly
+-- picks random ones, and a cached answer would not be what a new call gives.
+--
+-- Layout: <dir>/<key>/entry.json (Adobe's result, job and request ids) and
+-- the outputs beside it (<dir>/<key>/1.png ...). An entry is built in a
+-- temporary directory and renamed into place, so a reader never sees half.
+
+local cjson = require "cjson"
+local core = require "firefly.core"
+
+local cache = {}
+
+local function is_file(path)
+  if path:match("^%a[%w+.-]*://") then return false end
+  local f = io.open(path, "rb")
+  if not f then return false end
+  -- A directory opens on Linux but cannot be read.
+  local ok = f:read(0) ~= nil or f:seek("end") == 0
+  f:close()
+  return ok
+end
+
+local INPUT_KEYS = { source = true, path = true, file = true }
+
+local function canonical(v, parent_key, out)
+  local t = type(v)
+  if t == "table" then
+    local n = #v
+    local count = 0
+    for _ in pairs(v) do count = count + 1 end
+    if count > 0 and count == n then
+      out[#out + 1] = "["
+      for i = 1, n do
+        if i > 1 then out[#out + 1] = "," end
+        canonical(v[i], parent_key, out)
+      end
+      out[#out + 1] = "]"
+    else
+      local keys = {}
+      for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+      table.sort(keys)
+      out[#out + 1] = "{"
+      for i, k in ipairs(keys) do
+        if i > 1 then out[#out + 1] = "," end
+        out[#out + 1] = cjson.encode(k) .. ":"
+        local value = v[k]
+        if value == nil then value = v[tonumber(k)] end
+        canonical(value, k, out)
+      end
+      out[#out + 1] = "}"
+    end
+  elseif t == "string" then
+    -- A local input file stands for its content: edit the file, miss the cache.
+    if INPUT_KEYS[parent_key] and is_file(v) then
+      out[#out + 1] = cjson.encode("sha256:" .. assert(core.sha256_file(v)))
+    else
+      out[#out + 1] = cjson.encode(v)
+    end
+  elseif t == "number" then
+    if v == math.floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then
+      out[#out + 1] = string.format("%d", v)
+    else
+      out[#out + 1] = string.format("%.17g", v)
+    end
+  else
+    out[#out + 1] = cjson.encode(v)
+  end
+  return out
+end
+
+function cache.canonical(v)
+  return table.concat(canonical(v, nil, {}))
+end
+
+-- The request key shared by the cache and the journal.
+function cache.key(op, model_version, body)
+  return core.sha256(op .. "\n" .. (model_version or "") .. "\n" .. cache.canonical(body))
+end
+
+-- Whether Firefly would give the same answer again: every variation seeded.
+function cache.reproducible(body)
+  local seeds = body.seeds
+  if type(seeds) ~= "table" or #seeds == 0 then return false end
+  return #seeds >= (tonumber(body.numVariations) or 1)
+end
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function sh_quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+local Cache = {}
+Cache.__index = Cache
+
+function cache.open(dir)
+  os.execute("mkdir -p " .. sh_quote(dir))
+  return setmetatable({ dir = dir }, Cache)
+end
+
+-- The stored entry for key: { result = Adobe's result, files = {path per output} }.
+function Cache:get(key)
+  local base = self.dir .. "/" .. key
+  local text = read(base .. "/entry.json")
+  if not text then return nil end
+  local ok, entry = pcall(cjson.decode, text)
+  if not ok or type(entry) ~= "table" or type(entry.result) ~= "table" then return nil end
+  local files = {}
+  for i, name in ipairs(entry.files or {}) do
+    files[i] = base .. "/" .. name
+    if not is_file(files[i]) then return nil end
+  end
+  return { result = entry.result, files = files, job_id = entry.job_id, request_id = entry.request_id }
+end
+
+local function extension(url)
+  local path = (url or ""):match("^[^?#]*") or ""
+  return path:match("%.(%w+)$") or "bin"
+end
+
+-- Stores a finished result: fetch(url, path) downloads one output. Returns
+-- the paths of the stored outputs, or nil, err (the cache then stays as it was).
+function Cache:put(key, r, fetch)
+  local final = self.dir .. "/" .. key
+  local tmp = ("%s/.tmp-%s-%d-%d"):format(self.dir, key, math.random(1, 1e9), math.floor(core.now() * 1e6) % 1e9)
+  os.execute("mkdir -p " .. sh_quote(tmp))
+  local names, plain = {}, {}
+  for i, out in ipairs(r.outputs) do
+    local media = out.image or out.video or {}
+    local name = ("%d.%s"):format(i, extension(media.url))
+    local ok, err = fetch(media.url, tmp .. "/" .. name)
+    if not ok then
+      os.execute("rm -rf " .. sh_quote(tmp))
+      return nil, err
+    end
+    names[i] = name
+  end
+  for k, v in pairs(r) do
+    if k ~= "job_id" and k ~= "request_id" then plain[k] = v end
+  end
+  local f = assert(io.open(tmp .. "/entry.json", "wb"))
+  f:write(cjson.encode { result = plain, files = names, job_id = r.job_id, request_id = r.request_id })
+  f:close()
+  if not os.rename(tmp, final) then
+    -- Another run stored the same key first: theirs is as good as ours.
+    os.execute("rm -rf " .. sh_quote(tmp))
+  end
+  local paths = {}
+  for i, name in ipairs(names) do paths[i] = final .. "/" .. name end
+  return paths
+end
+
+return cache

@@ -1,0 +1,64 @@
+-- The journal (`journal = file`): every job a client submits is recorded,
+-- fsync'd, with its request key, jobId and statusUrl, before anyone waits
+-- for it. Re-running the same pipeline after a crash or Ctrl-C finds each
+-- request's job there and re-attaches to it (ff:job) instead of submitting
+-- again: Firefly has no idempotency key, and a second submit spends quota.
+--
+-- One JSON object per line: {"key":..., "op":..., "job_id":..., "status_url":...,
+-- "cancel_url":..., "time":...}. A job recorded as failed is submitted again.
+
+local cjson = require "cjson"
+local core = require "firefly.core"
+
+local journal = {}
+
+local Journal = {}
+Journal.__index = Journal
+
+-- Reads what earlier runs recorded. Each entry is handed out once, so two
+-- identical requests in one batch still make two jobs.
+function journal.open(path)
+  local self = setmetatable({ path = path, found = {} }, Journal)
+  local f = io.open(path, "rb")
+  if f then
+    for line in f:lines() do
+      local ok, e = pcall(cjson.decode, line)
+      if ok and type(e) == "table" and type(e.key) == "string" then
+        local list = self.found[e.key] or {}
+        if e.failed then
+          for i = #list, 1, -1 do
+            if list[i].job_id == e.job_id then table.remove(list, i) end
+          end
+        elseif type(e.status_url) == "string" then
+          list[#list + 1] = e
+        end
+        self.found[e.key] = list
+      end
+    end
+    f:close()
+  end
+  return self
+end
+
+-- The job an earlier run submitted for this key, if any is left.
+function Journal:take(key)
+  local list = self.found[key]
+  if list and #list > 0 then return table.remove(list, 1) end
+end
+
+function Journal:write(entry)
+  entry.time = entry.time or os.time()
+  local ok, err = core.append_sync(self.path, cjson.encode(entry) .. "\n")
+  if not ok then io.stderr:write("firefly: journal: ", tostring(err), "\n") end
+  return ok
+end
+
+function Journal:record(key, op, j)
+  return self:write { key = key, op = op, job_id = j.id, status_url = j.status_url, cancel_url = j.cancel_url }
+end
+
+function Journal:failed(key, j)
+  return self:write { key = key, job_id = j.id, failed = true }
+end
+
+return journal

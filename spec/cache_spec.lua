@@ -1,0 +1,108 @@
+-- The result cache (issue 4): `cache = dir` answers a seeded request again
+-- from disk, with no network call; `cache = false` per call bypasses it.
+local helper = require "helpers.emulator"
+local firefly = require "firefly"
+local cache = require "firefly.cache"
+
+local SIZE = { width = 16, height = 16 }
+
+local function tmpdir()
+  local p = io.popen("mktemp -d")
+  local d = p:read("*l")
+  p:close()
+  return d
+end
+
+describe("cache", function()
+  local emu, dir
+
+  before_each(function()
+    emu = helper.start { job_seconds = 0.2 }
+    dir = tmpdir()
+  end)
+  after_each(function()
+    emu:stop()
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
+  local function client()
+    return firefly.new { client_id = emu.client_id, client_secret = emu.client_secret,
+                         api_url = emu.url, ims_url = emu.url, cache = dir .. "/cache" }
+  end
+
+  local function submits() return emu:count("POST", "^/v3/images/generate%-async$") end
+
+  it("answers a seeded request again from disk, without a network call", function()
+    local ff = client()
+    local body = { prompt = "a red fox", seeds = { 7 }, size = SIZE }
+    local first = assert(ff:generate_images(body))
+    local before = #emu:log()
+    local again = assert(ff:generate_images { size = SIZE, seeds = { 7 }, prompt = "a red fox" })
+    assert.are.equal(before, #emu:log())
+    assert.is_true(again.from_cache)
+    assert.are.equal(first.outputs[1].seed, again.outputs[1].seed)
+    assert.are.equal(first.job_id, again.job_id)
+    -- Outputs point at the cached files: save copies, bytes reads, no download.
+    assert.are.equal(dir .. "/a.png", assert(again.outputs[1]:save(dir .. "/a.png")))
+    assert.are.equal(helper.slurp(dir .. "/a.png"), assert(again.outputs[1]:bytes()))
+    assert.are.equal("\137PNG", helper.slurp(dir .. "/a.png"):sub(1, 4))
+    assert.are.equal(before, #emu:log())
+    ff:close()
+    -- A new client (a new run) finds it too.
+    local ff2 = client()
+    assert.is_true(assert(ff2:generate_images(body)).from_cache)
+    assert.are.equal(1, submits())
+    ff2:close()
+  end)
+
+  it("does not cache a request without seeds (it would not be reproducible)", function()
+    local ff = client()
+    assert(ff:generate_images { prompt = "a fox", size = SIZE })
+    local r = assert(ff:generate_images { prompt = "a fox", size = SIZE })
+    assert.is_nil(r.from_cache)
+    assert.are.equal(2, submits())
+    ff:close()
+  end)
+
+  it("misses when anything in the request changes, and cache = false bypasses it", function()
+    local ff = client()
+    assert(ff:generate_images { prompt = "a fox", seeds = { 1 }, size = SIZE })
+    assert(ff:generate_images { prompt = "a fox", seeds = { 2 }, size = SIZE })
+    assert(ff:generate_images({ prompt = "a fox", seeds = { 1 }, size = SIZE }, { model_version = "image4_standard" }))
+    assert.are.equal(3, submits())
+    local r = assert(ff:generate_images({ prompt = "a fox", seeds = { 1 }, size = SIZE }, { cache = false }))
+    assert.is_nil(r.from_cache)
+    assert.are.equal(4, submits())
+    ff:close()
+  end)
+
+  it("counts items answered from the cache in ff:map's summary", function()
+    local ff = client()
+    local prompts = { "one", "two", "three" }
+    local function make(p) return ff:generate_images { prompt = p, seeds = { 3 }, size = SIZE } end
+    local _, _, first = ff:map(prompts, make)
+    assert.are.equal(0, first.cached)
+    local _, errs, second = ff:map(prompts, make)
+    assert.are.same({}, errs)
+    assert.are.equal(3, second.cached)
+    assert.are.equal(3, submits())
+    ff:close()
+  end)
+
+  describe("the request key", function()
+    it("does not depend on the order of keys", function()
+      assert.are.equal(cache.key("generate_images", nil, { prompt = "x", seeds = { 1 }, size = { width = 1, height = 2 } }),
+        cache.key("generate_images", nil, { size = { height = 2, width = 1 }, seeds = { 1 }, prompt = "x" }))
+    end)
+
+    it("stands a local input file for its content", function()
+      local path = dir .. "/in.png"
+      local f = assert(io.open(path, "wb")); f:write("one"); f:close()
+      local body = { image = { source = path } }
+      local k1 = cache.key("expand_image", nil, body)
+      f = assert(io.open(path, "wb")); f:write("two"); f:close()
+      assert.are_not.equal(k1, cache.key("expand_image", nil, body))
+      assert.matches('"sha256:', cache.canonical(body))
+    end)
+  end)
+end)
