@@ -7,10 +7,13 @@
 local core = require "firefly.core"
 local cjson = require "cjson"
 local errors = require "firefly.errors"
+local inputs = require "firefly.inputs"
 local job = require "firefly.job"
+local models = require "firefly.models"
 local options = require "firefly.options"
 local pipeline = require "firefly.pipeline"
 local scheduler = require "firefly.scheduler"
+local upload = require "firefly.upload"
 local validate = require "firefly.validate"
 
 local firefly = { _VERSION = "firefly 0.1.0", errors = errors }
@@ -29,7 +32,7 @@ local OPERATIONS = {
 }
 
 local CALL_OPTIONS = { model_version = "string", timeout = "number", on_progress = "function", wait = "boolean",
-                       cache = "boolean", journal = "boolean" }
+                       cache = "boolean", journal = "boolean", max_retries = "number" }
 
 local function log(self, level, fmt, ...)
   local want = self._opts.log
@@ -46,6 +49,7 @@ function firefly.new(opts)
     connect_timeout = o.connect_timeout, request_timeout = o.request_timeout,
     stall_timeout = o.stall_timeout, poll_first = o.poll_interval, poll_max = o.poll_max,
     max_retries = o.max_retries, retry_after_cap = o.retry_after_cap,
+    retry_unknown_outcome = o.retry_unknown_outcome,
     rate_per_minute = o.rate_limit and o.rate_limit.per_minute,
     rate_per_day = o.rate_limit and o.rate_limit.per_day,
     user_agent = o.user_agent or ("firefly-lua/0.1.0 (" .. _VERSION .. ")"),
@@ -150,6 +154,10 @@ end
 
 function Client:_submit(op, body, opts)
   if self._closed then error("attempt to use a closed firefly client", 3) end
+  -- {path = ...} image sources become uploads first (lua/firefly/inputs.lua).
+  local resolved, rerr = inputs.resolve(self, op, body, opts)
+  if not resolved then return nil, rerr end
+  body = resolved
   local list = validate.request(op, body, { model_version = opts.model_version })
   if list then return nil, errors.validation(list, validate) end
   local ok, json = pcall(cjson.encode, body)
@@ -158,7 +166,8 @@ function Client:_submit(op, body, opts)
   end
   return pipeline.submit(self, op, body, opts, function(o)
     local handle, err = self._core:submit(self._opts.api_url .. OPERATIONS[op], json, o.model_version,
-                                          o.timeout or self._opts.timeout)
+                                          o.timeout or self._opts.timeout,
+                                          o.max_retries and math.floor(o.max_retries))
     if not handle then return nil, errors.from_core(err) end
     log(self, "debug", "%s submitted", op)
     return self:_track(handle, job.new(self, handle, op, o))
@@ -193,6 +202,40 @@ function Client:job(id_or_url, opts)
   j.id, j.status_url, j.cancel_url, j.status = id, status_url, cancel_url, "pending"
   if opts.wait == false then return j end
   return j:wait()
+end
+
+-- ---- uploads and custom models (lua/firefly/upload.lua, models.lua) ----
+
+-- Uploads a PNG, JPEG or WEBP (a path, or the bytes); returns the upload id and
+-- {id, images, request_id}. opts: timeout.
+function Client:upload_image(path_or_bytes, opts)
+  if self._closed then error("attempt to use a closed firefly client", 2) end
+  if type(path_or_bytes) ~= "string" or path_or_bytes == "" then
+    error("ff:upload_image: expects a file path or the image's bytes", 2)
+  end
+  if opts ~= nil and (type(opts) ~= "table" or (opts.timeout ~= nil and type(opts.timeout) ~= "number")) then
+    error("ff:upload_image: opts must be a table ({timeout = seconds})", 2)
+  end
+  return upload.run(self, path_or_bytes, opts)
+end
+
+-- One page of custom models; query: start, limit, sortBy ("-" reverses), publishedState.
+function Client:list_custom_models(query)
+  if self._closed then error("attempt to use a closed firefly client", 2) end
+  if query ~= nil and type(query) ~= "table" then error("ff:list_custom_models: query must be a table", 2) end
+  return models.list(self, query)
+end
+
+-- Every custom model over all pages: `for m in ff:custom_models{sortBy = "assetName"} do`.
+function Client:custom_models(query)
+  if self._closed then error("attempt to use a closed firefly client", 2) end
+  if query ~= nil and type(query) ~= "table" then error("ff:custom_models: query must be a table", 2) end
+  return models.each(self, query)
+end
+
+-- A single request in flight, waited for like a job.
+function Client:_transfer(handle)
+  return self:_track(handle, job.transfer(self, handle))
 end
 
 function Client:_download(url, path)

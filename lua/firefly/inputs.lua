@@ -1,0 +1,112 @@
+-- Local files as image inputs. Wherever a request body takes an image
+-- `source`, it may say `{path = "art/hero.png"}`: the client uploads the file
+-- first (POST /v2/storage/image) and sends `{uploadId = ...}` in its place.
+-- A file's content is uploaded once per client: its digest maps to the id
+-- while the id is young (Adobe keeps upload ids 7 days).
+
+local core = require "firefly.core"
+local errors = require "firefly.errors"
+local upload = require "firefly.upload"
+local validate = require "firefly.validate"
+
+local inputs = {}
+
+-- Reuse an id for at most 6 days of its 7 [GUESS: a margin for clock skew].
+inputs.REUSE_SECONDS = 6 * 86400
+-- A valid uuid4 standing in for ids not yet known, to validate before uploading.
+local PLACEHOLDER = "00000000-0000-4000-8000-000000000000"
+
+-- Two polynomial hashes mod primes below 2^32, in doubles-safe arithmetic, so
+-- Lua 5.1 to 5.4 and LuaJIT agree; used only when the core has no sha256.
+local function lua_digest(s)
+  local a, b = 0, 0
+  local byte = string.byte
+  for i = 1, #s, 4 do
+    local c1, c2, c3, c4 = byte(s, i, i + 3)
+    local w = ((c1 * 256 + (c2 or 0)) * 256 + (c3 or 0)) * 256 + (c4 or 0)
+    a = (a * 65599 + w) % 4294967291
+    b = (b * 31337 + w) % 4294967279
+  end
+  return ("%d:%08x%08x"):format(#s, a, b)
+end
+
+local digest = core.sha256 or lua_digest
+
+-- Every {path = ...} source in a body, found by walking it: {holder, key, path}.
+local function find(v, out)
+  if type(v) ~= "table" then return out end
+  for k, x in pairs(v) do
+    if k == "source" and type(x) == "table" and x.path ~= nil then
+      out[#out + 1] = { holder = v, path = x.path, source = x }
+    elseif type(x) == "table" then
+      find(x, out)
+    end
+  end
+  return out
+end
+
+local function copy(v, swap)
+  if type(v) ~= "table" then return v end
+  if swap[v] then return swap[v] end
+  local out = {}
+  for k, x in pairs(v) do out[k] = copy(x, swap) end
+  return out
+end
+
+-- A body with every {path} source replaced, using `ids` (source -> uploadId).
+local function replaced(body, found, ids)
+  local swap = {}
+  for _, f in ipairs(found) do swap[f.source] = { uploadId = ids[f.source] or PLACEHOLDER } end
+  return copy(body, swap)
+end
+
+local function bad_path(message)
+  return nil, errors.new { kind = "validation", message = message }
+end
+
+-- Returns the body to send (the same table when it names no file), or nil, err.
+-- Every file is read and checked, and the rest of the body validated, before
+-- the first upload: a mistake anywhere sends nothing.
+function inputs.resolve(client, op, body, opts)
+  local found = find(body, {})
+  if #found == 0 then return body end
+  local loaded = {}
+  for _, f in ipairs(found) do
+    for k in pairs(f.source) do
+      if k ~= "path" then
+        return bad_path(("an image source with a path takes nothing else (got %s too)"):format(tostring(k)))
+      end
+    end
+    if type(f.path) ~= "string" or f.path == "" then
+      return bad_path("an image source's path must be a non-empty string")
+    end
+    local bytes, mime = upload.load(f.path)
+    if not bytes then return nil, mime end
+    loaded[f.source] = { bytes = bytes, mime = mime }
+  end
+  local list = validate.request(op, replaced(body, found, {}), { model_version = opts.model_version })
+  if list then return nil, errors.validation(list, validate) end
+
+  local cache = client._uploads
+  if not cache then
+    cache = {}
+    client._uploads = cache
+  end
+  local ids = {}
+  for _, f in ipairs(found) do
+    local l = loaded[f.source]
+    local key = digest(l.bytes)
+    local hit = cache[key]
+    if hit and client:_clock() - hit.at < inputs.REUSE_SECONDS then
+      ids[f.source] = hit.id
+    else
+      local id, err = upload.send(client, l.bytes, l.mime, opts.timeout)
+      if not id then return nil, err end
+      cache[key] = { id = id, at = client:_clock() }
+      ids[f.source] = id
+    end
+  end
+  return replaced(body, found, ids)
+end
+
+return inputs

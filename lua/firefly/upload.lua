@@ -1,0 +1,67 @@
+-- ff:upload_image: one image to Firefly's storage (POST /v2/storage/image),
+-- its upload id back. The media type comes from the file's first bytes, and
+-- the size limit is checked before anything is sent.
+
+local errors = require "firefly.errors"
+local media = require "firefly.media"
+
+local upload = {}
+
+local function refused(message)
+  return nil, errors.new { kind = "validation", message = message }
+end
+
+local function read_file(path)
+  local f, why = io.open(path, "rb")
+  if not f then return nil, why end
+  local bytes = f:read("*a")
+  f:close()
+  if bytes == nil then return nil, path .. ": cannot be read" end
+  return bytes
+end
+
+-- The bytes of `path_or_bytes` (image bytes are recognised by their magic
+-- number, anything else is a path) and their media type; or nil, err.
+function upload.load(path_or_bytes)
+  local bytes, name = path_or_bytes, "the image"
+  if media.sniff(bytes) == nil then
+    name = path_or_bytes
+    local why
+    bytes, why = read_file(path_or_bytes)
+    if not bytes then return refused("cannot read image file " .. tostring(why)) end
+  end
+  if #bytes > media.MAX_UPLOAD then
+    return refused(("%s is %d bytes; Firefly takes uploads of at most 15 MB (%d bytes)")
+      :format(name, #bytes, media.MAX_UPLOAD))
+  end
+  local mime = media.sniff(bytes)
+  if not mime then
+    return refused(name .. " is not a PNG, JPEG or WEBP image (Firefly's upload takes only those)")
+  end
+  return bytes, mime
+end
+
+-- Sends bytes already loaded; returns the id and {id, images, request_id}.
+function upload.send(client, bytes, mime, timeout)
+  local handle, err = client._core:request("POST", client._opts.api_url .. "/v2/storage/image",
+    bytes, mime, "idempotent") -- a repeated upload costs nothing but a second id
+  if not handle then return nil, errors.from_core(err) end
+  local xfer = client:_transfer(handle)
+  local ev, werr = xfer:wait(timeout)
+  if not ev then return nil, werr end
+  local images = type(ev.data) == "table" and ev.data.images
+  local id = type(images) == "table" and type(images[1]) == "table" and images[1].id
+  if type(id) ~= "string" then
+    return nil, errors.new { kind = "http", status = ev.http_status, request_id = ev.request_id,
+      message = "the upload's answer names no image id" }
+  end
+  return id, { id = id, images = images, request_id = ev.request_id }
+end
+
+function upload.run(client, path_or_bytes, opts)
+  local bytes, mime = upload.load(path_or_bytes)
+  if not bytes then return nil, mime end
+  return upload.send(client, bytes, mime, opts and opts.timeout)
+end
+
+return upload
