@@ -15,6 +15,7 @@ void ff_call_init(ff_call *c, ff_ctx *ctx, ff_call_done done, void *ud) {
   c->ud = ud;
   c->method = "GET";
   c->auth = 1;
+  c->max_retries = -1;
   c->max_body = 8u << 20;
   c->timeout = ctx->request_timeout;
 }
@@ -48,6 +49,7 @@ static int build(ff_call *c, const char *token) {
   if (x == NULL) return -1;
   x->method = c->method;
   x->retry = c->retry;
+  x->max_retries = c->max_retries;
   x->timeout = c->timeout;
   x->max_body = c->max_body;
   x->file = c->file;

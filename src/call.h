@@ -22,6 +22,7 @@ struct ff_call {
   char *content_type;
   char *model_version;
   ff_retry_mode retry;
+  int max_retries;     /* -1: the client's */
   int auth;
   int follow_redirects;
   FILE *file;

@@ -186,6 +186,7 @@ ff_client *ff_client_new(const ff_config *cfg, ff_decoder *dec, ff_error *err) {
   c->ctx.poll_first = cfg->poll_first;
   c->ctx.poll_max = cfg->poll_max;
   c->ctx.debug = cfg->debug;
+  c->ctx.retry_unknown_outcome = cfg->retry_unknown_outcome;
   c->ctx.emit = emit;
   c->ctx.release = release;
   if (ff_auth_init(&c->auth, &c->ctx, cfg->client_id, cfg->client_secret, cfg->scopes, cfg->ims_url,
@@ -221,13 +222,14 @@ void ff_client_free(ff_client *c) {
 }
 
 uint64_t ff_client_submit(ff_client *c, const char *url, const char *body, size_t len,
-                          const char *model_version, double timeout, ff_error *err) {
+                          const char *model_version, double timeout, int max_retries, ff_error *err) {
   ff_op *op = op_new(c, OP_JOB);
   if (op == NULL || (op->job = ff_job_new(&c->ctx, op->handle, timeout)) == NULL) {
     if (op) op_free(c, op);
     ff_error_set(err, FF_E_NOMEM, "out of memory submitting a job");
     return 0;
   }
+  ff_job_max_retries(op->job, max_retries);
   if (ff_job_submit(op->job, url, body, len, model_version, err) != 0) {
     op_free(c, op);
     return 0;

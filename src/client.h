@@ -30,6 +30,7 @@ typedef struct ff_config {
   const char *ca_file;
   const char *proxy;
   const char *user_agent;
+  int retry_unknown_outcome; /* one resend of a submit whose answer was lost */
   int debug;
 } ff_config;
 
@@ -44,8 +45,9 @@ ff_client *ff_client_new(const ff_config *cfg, ff_decoder *dec, ff_error *err);
 void ff_client_free(ff_client *c);
 
 /* Each returns a handle, or 0 with err set. */
+/* max_retries: for this job's requests, -1 for the client's. */
 uint64_t ff_client_submit(ff_client *c, const char *url, const char *body, size_t len,
-                          const char *model_version, double timeout, ff_error *err);
+                          const char *model_version, double timeout, int max_retries, ff_error *err);
 uint64_t ff_client_attach(ff_client *c, const char *status_url, const char *cancel_url,
                           const char *job_id, double timeout, ff_error *err);
 uint64_t ff_client_request(ff_client *c, const char *method, const char *url, const char *body,

@@ -358,6 +358,12 @@ static int setup(ff_xfer *x) {
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body.len);
     if (strcmp(x->method, "POST") != 0) curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, x->method);
   }
+  /*
+  ** libcurl silently resends a request whose reused connection closed before
+  ** any answer: harmless for a GET, a second job for a submit that was in fact
+  ** accepted. What may not be resent goes on a connection of its own.
+  */
+  if (x->retry != FF_RETRY_IDEMPOTENT) curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
   if (x->follow_redirects) {
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);

@@ -175,21 +175,38 @@ static void accepted(ff_job *j) {
   schedule(j, j->cancel_wanted ? FF_CANCEL_POLL : j->ctx->poll_first);
 }
 
+/*
+** A submit that may or may not have made a job. Never resent silently: Firefly
+** has no idempotency key. The retry_unknown_outcome option buys one resend,
+** knowing that it may make a second job.
+*/
+static void unknown_outcome(ff_job *j, ff_xfer *x, const char *message) {
+  ff_error err;
+  if (j->ctx->retry_unknown_outcome && !j->resubmitted) {
+    j->resubmitted = 1;
+    j->prior_attempts = x->attempts;
+    ff_error_init(&err);
+    if (ff_call_send(&j->call, &err) != 0) fail(j, &err);
+    ff_error_free(&err);
+    return;
+  }
+  fail_with(j, FF_E_UNKNOWN_OUTCOME, message, x);
+}
+
 static void on_accept(ff_job *j, ff_xfer *x) {
   ff_accept acc;
+  x->attempts += j->prior_attempts; /* the error counts the resend's attempts too */
   if (x->code != CURLE_OK) {
     if (x->sent) {
       /* Sent, then lost: the job may exist. A second submit would spend quota twice. */
-      fail_with(j, FF_E_UNKNOWN_OUTCOME,
-                "the submit may have been accepted, but its answer was lost; not resent", x);
+      unknown_outcome(j, x, "the submit may have been accepted, but its answer was lost; not resent");
     } else {
       fail_xfer(j, x);
     }
     return;
   }
   if (x->status == 502 || x->status == 504) {
-    fail_with(j, FF_E_UNKNOWN_OUTCOME,
-              "a gateway failed after the submit was sent; it may have been accepted; not resent", x);
+    unknown_outcome(j, x, "a gateway failed after the submit was sent; it may have been accepted; not resent");
     return;
   }
   if (x->status < 200 || x->status >= 300) {
@@ -200,7 +217,7 @@ static void on_accept(ff_job *j, ff_xfer *x) {
   if (j->ctx->dec->accept(j->ctx->dec->ud, x->response.data, x->response.len, &acc) != 0) {
     free(acc.status_url);
     free(acc.cancel_url);
-    fail_with(j, FF_E_UNKNOWN_OUTCOME, "the submit was accepted but its answer has no jobId and statusUrl", x);
+    unknown_outcome(j, x, "the submit was accepted but its answer has no jobId and statusUrl");
     return;
   }
   ff_strlcpy(j->job_id, acc.job_id, sizeof j->job_id);
@@ -287,6 +304,11 @@ static void on_cancel(ff_call *c, ff_xfer *x, ff_error *err) {
 }
 
 /* ---- entry points ---- */
+
+void ff_job_max_retries(ff_job *j, int max_retries) {
+  j->call.max_retries = max_retries;
+  j->cancel.max_retries = max_retries;
+}
 
 /* The rate limiter lets a queued submit go. */
 static void gate_open(ff_rl_waiter *w) {

@@ -32,6 +32,8 @@ typedef struct ff_job {
   double deadline;
   double next_wait;    /* the backoff when progress gives no estimate */
   int bad_docs;        /* unreadable status documents in a row */
+  int resubmitted;     /* retry_unknown_outcome spent its one resend */
+  int prior_attempts;  /* attempts of the submit before that resend */
   char status[32];
   double progress;
   ff_timer timer;
@@ -39,6 +41,8 @@ typedef struct ff_job {
 } ff_job;
 
 ff_job *ff_job_new(ff_ctx *ctx, uint64_t handle, double timeout);
+/* Retries for this job's requests, over the client's (-1 keeps the client's). */
+void ff_job_max_retries(ff_job *j, int max_retries);
 /* Starts a job: POST body to url. 0, or -1 with err set. */
 int ff_job_submit(ff_job *j, const char *url, const char *body, size_t len, const char *model_version,
                   ff_error *err);

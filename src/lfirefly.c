@@ -300,9 +300,10 @@ static int f_submit(lua_State *L) {
   const char *body = luaL_checklstring(L, 3, &len);
   const char *model = luaL_optstring(L, 4, NULL);
   double timeout = luaL_optnumber(L, 5, 300);
+  int max_retries = (int)luaL_optinteger(L, 6, -1);
   ff_error err;
   ff_error_init(&err);
-  return push_handle(L, ff_client_submit(lc->c, url, body, len, model, timeout, &err), &err);
+  return push_handle(L, ff_client_submit(lc->c, url, body, len, model, timeout, max_retries, &err), &err);
 }
 
 static int f_attach(lua_State *L) {
@@ -453,6 +454,9 @@ static int io_new(lua_State *L) {
   cfg.rate_per_minute = opt_num(L, "rate_per_minute", 0);
   cfg.rate_per_day = opt_num(L, "rate_per_day", 0);
   cfg.debug = (int)opt_num(L, "debug", 0);
+  lua_getfield(L, 1, "retry_unknown_outcome");
+  cfg.retry_unknown_outcome = lua_toboolean(L, -1);
+  lua_pop(L, 1);
   if (cfg.access_token == NULL && (cfg.client_id == NULL || cfg.client_secret == NULL || cfg.ims_url == NULL))
     return luaL_error(L, "firefly.core.new needs access_token, or client_id, client_secret and ims_url");
   if (cfg.scopes == NULL) cfg.scopes = "openid,AdobeID,firefly_api,ff_apis";

@@ -104,6 +104,7 @@ typedef struct ff_ctx {
   double poll_first;  /* the first poll, seconds after a job is accepted */
   double poll_max;    /* the longest wait between polls */
   struct ff_ratelimit *limit; /* every job submit passes it */
+  int retry_unknown_outcome; /* resend a submit whose outcome is unknown, once */
   int debug;
   void (*emit)(struct ff_ctx *ctx, ff_event *ev); /* takes ownership */
   /* An operation has nothing left in flight and may be freed (after the step). */

@@ -16,6 +16,7 @@ local DEFAULTS = {
   stall_timeout = 30,     -- seconds without a byte
   max_retries = 4,
   retry_after_cap = 120,  -- a longer retry-after is returned as an error, not slept through
+  retry_unknown_outcome = false, -- resend, once, a submit whose answer was lost (may make two jobs)
 }
 
 local ENV = {
@@ -32,6 +33,7 @@ local TYPES = {
   api_url = "string", ims_url = "string", timeout = "number", poll_interval = "number",
   poll_max = "number", request_timeout = "number", connect_timeout = "number",
   stall_timeout = "number", max_retries = "number", retry_after_cap = "number",
+  retry_unknown_outcome = "boolean",
   ca_file = "string", proxy = "string", log = "string",
   user_agent = "string",
   rate_limit = "table",   -- {per_minute = n, per_day = n}: a client-side budget of submits
