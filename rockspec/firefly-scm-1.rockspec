@@ -40,4 +40,6 @@ build = {
     INSTALL_BIN = "$(BINDIR)",
     LUA_INCDIR = "$(LUA_INCDIR)",
   },
+  -- The `firefly` command; LuaRocks wraps it to run with this rock's Lua and paths.
+  install = { bin = { firefly = "bin/firefly" } },
 }

@@ -1,0 +1,335 @@
+-- The `firefly` command (bin/firefly): one command per Firefly operation,
+-- plus status, cancel, run and emulator. Exit codes: 0 ok, 1 a job or request
+-- failed, 2 usage error, 3 credentials missing or refused.
+
+local cli = {}
+
+local EXIT = { ok = 0, failed = 1, usage = 2, auth = 3 }
+cli.EXIT = EXIT
+
+local USAGE = [[
+usage: firefly <command> [options]
+
+commands:
+  generate PROMPT     generate images            (POST /v3/images/generate-async)
+  similar IMAGE       images like IMAGE           (generate-similar-async)
+  expand IMAGE        expand an image             (expand-async)
+  fill IMAGE MASK     fill the masked area        (fill-async)
+  composite IMAGE     place an object in a scene  (generate-object-composite-async)
+  video PROMPT        generate a video            (POST /v3/videos/generate)
+  upload FILE         upload an image, print its id
+  models              list custom models
+  status JOB          a job's status (jobId or statusUrl)
+  cancel JOB          cancel a job
+  run SCRIPT.lua      run a Lua pipeline script
+  emulator [FLAGS]    run the local Firefly emulator (firefly-emulator --help)
+
+common options:
+  -o, --output DIR    where outputs are saved (default .)
+  --json              print JSON instead of text
+  -h, --help          help for a command
+
+Credentials: FIREFLY_SERVICES_CLIENT_ID and FIREFLY_SERVICES_CLIENT_SECRET
+(or FIREFLY_SERVICES_ACCESS_TOKEN); FIREFLY_SERVICES_API_URL points at an emulator.
+Exit codes: 0 ok, 1 a job failed, 2 usage error, 3 credentials missing or refused.
+]]
+
+-- name -> { args = {positional names}, flags = {flag = kind}, help = text }
+local COMMANDS = {
+  generate = { args = { "PROMPT" }, help = "firefly generate PROMPT [-n N] [--size WxH] [--seed N] [--model-version V] [-o DIR] [--json]" },
+  similar = { args = { "IMAGE" }, help = "firefly similar IMAGE (upload id, https URL or file) [-n N] [--size WxH] [--seed N] [-o DIR] [--json]" },
+  expand = { args = { "IMAGE" }, help = "firefly expand IMAGE [--size WxH] [--prompt P] [--seed N] [-o DIR] [--json]" },
+  fill = { args = { "IMAGE", "MASK" }, help = "firefly fill IMAGE MASK [--prompt P] [--seed N] [-o DIR] [--json]" },
+  composite = { args = { "IMAGE" }, help = "firefly composite IMAGE --prompt P [--size WxH] [--seed N] [-o DIR] [--json]" },
+  video = { args = { "PROMPT" }, help = "firefly video PROMPT [--seed N] [-o DIR] [--json]" },
+  upload = { args = { "FILE" }, help = "firefly upload FILE [--json]" },
+  models = { args = {}, help = "firefly models [--json]" },
+  status = { args = { "JOB" }, help = "firefly status JOB [--json]   (JOB: a jobId or a statusUrl)" },
+  cancel = { args = { "JOB" }, help = "firefly cancel JOB [--json]" },
+  run = { args = { "SCRIPT" }, help = "firefly run SCRIPT.lua [ARGS...]   (the script gets `arg`; require \"firefly\" as usual)" },
+  emulator = { args = {}, help = "firefly emulator [FLAGS]   (runs firefly-emulator; see firefly emulator --help)" },
+}
+
+local VALUE_FLAGS = { ["-n"] = "n", ["--n"] = "n", ["--size"] = "size", ["--seed"] = "seed", ["-o"] = "output",
+  ["--output"] = "output", ["--prompt"] = "prompt", ["--model-version"] = "model_version",
+  ["--timeout"] = "timeout" }
+local BOOL_FLAGS = { ["--json"] = "json", ["-h"] = "help", ["--help"] = "help", ["--wait"] = "wait" }
+
+local function usage_error(io_, msg, cmd)
+  io_.err:write("firefly: ", msg, "\n")
+  io_.err:write(cmd and COMMANDS[cmd] and ("usage: " .. COMMANDS[cmd].help .. "\n") or "run 'firefly --help' for the commands\n")
+  return EXIT.usage
+end
+
+local function distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+local function closest(name)
+  local best, score = nil, math.huge
+  for k in pairs(COMMANDS) do
+    local d = distance(k, name)
+    if d < score then best, score = k, d end
+  end
+  return score <= 2 and best or nil
+end
+
+local function parse(args, from)
+  local o, pos = {}, {}
+  local i = from
+  while i <= #args do
+    local a = args[i]
+    local k = a:match("^(%-%-?[%w-]+)=")
+    local v = k and a:sub(#k + 2)
+    k = k or a
+    if VALUE_FLAGS[k] then
+      if v == nil then
+        i = i + 1
+        v = args[i]
+        if v == nil then return nil, "option " .. k .. " needs a value" end
+      end
+      o[VALUE_FLAGS[k]] = v
+    elseif BOOL_FLAGS[a] then
+      o[BOOL_FLAGS[a]] = true
+    elseif a:match("^%-") and a ~= "-" and not tonumber(a) then
+      return nil, "unknown option " .. a
+    else
+      pos[#pos + 1] = a
+    end
+    i = i + 1
+  end
+  return o, pos
+end
+
+-- A file name from untrusted parts that can never leave the output directory.
+function cli.safe_name(...)
+  local parts = {}
+  for _, p in ipairs { ... } do
+    local s = tostring(p):gsub("[^%w_-]+", "-"):gsub("^-+", ""):gsub("-+$", "")
+    if s ~= "" then parts[#parts + 1] = s:sub(1, 60) end
+  end
+  local name = table.concat(parts, "-")
+  return name ~= "" and name or "output"
+end
+
+local function json_out(io_, v)
+  io_.out:write(require("cjson").encode(v), "\n")
+end
+
+local function is_tty()
+  return os.execute("test -t 2") == true or os.execute("test -t 2") == 0
+end
+
+local function progress_printer(io_, opts)
+  if opts.json then return nil end
+  local tty = is_tty()
+  local last
+  return function(j)
+    local p = j.progress or 0
+    if tty then
+      local width = 30
+      local fill = math.floor(p * width / 100)
+      io_.err:write(("\r[%s%s] %3d%% %s "):format(("#"):rep(fill), ("."):rep(width - fill), p, j.status or ""))
+      if j.status == "succeeded" or j.status == "failed" then io_.err:write("\n") end
+    elseif j.status ~= last then
+      last = j.status
+      io_.err:write(("%s %s%s\n"):format(j.id or "job", j.status or "", j.progress and (" " .. j.progress .. "%") or ""))
+    end
+  end
+end
+
+local function size_of(s)
+  if not s then return nil end
+  local w, h = s:match("^(%d+)[xX](%d+)$")
+  if not w then return nil, "--size must look like 2048x2048" end
+  return { width = tonumber(w), height = tonumber(h) }
+end
+
+local function image_ref(s)
+  if s:match("^https?://") then return { source = { url = s } } end
+  if s:match("^%x+%-%x+%-%x+%-%x+%-%x+$") then return { source = { uploadId = s } } end
+  return { source = { path = s } }
+end
+
+-- The body for an operation from the parsed options.
+local function body_for(cmd, o, pos)
+  local size, err = size_of(o.size)
+  if err then return nil, err end
+  local n = o.n and tonumber(o.n)
+  if o.n and not n then return nil, "-n must be a number" end
+  local seed = o.seed and tonumber(o.seed)
+  if o.seed and not seed then return nil, "--seed must be a number" end
+  local b = { size = size, numVariations = n, prompt = o.prompt }
+  if seed then
+    b.seeds = {}
+    for i = 1, n or 1 do b.seeds[i] = seed + i - 1 end
+  end
+  if cmd == "generate" or cmd == "video" then
+    b.prompt = pos[1]
+    if cmd == "video" then b.size, b.numVariations = nil, nil end
+    return b
+  elseif cmd == "similar" then
+    b.image = image_ref(pos[1])
+  elseif cmd == "expand" then
+    b.image = image_ref(pos[1])
+  elseif cmd == "fill" then
+    b.image, b.mask = image_ref(pos[1]), image_ref(pos[2])
+  elseif cmd == "composite" then
+    b.image = image_ref(pos[1])
+  end
+  return b
+end
+
+local METHOD = { generate = "generate_images", similar = "generate_similar_images", expand = "expand_image",
+  fill = "fill_image", composite = "generate_object_composite", video = "generate_video" }
+
+local function fail(io_, err, opts)
+  if opts.json then
+    json_out(io_, { error = { kind = err.kind, status = err.status, code = err.code, message = err.message,
+      job_id = err.job_id, request_id = err.request_id } })
+  else
+    io_.err:write(tostring(err), "\n")
+  end
+  return err.kind == "auth" and EXIT.auth or EXIT.failed
+end
+
+local function client(io_)
+  local firefly = require "firefly"
+  local ok, ff = pcall(firefly.new)
+  if not ok then
+    io_.err:write(tostring(ff):gsub("^[^:]*:%d+: ", ""), "\n")
+    return nil, EXIT.auth
+  end
+  return ff
+end
+
+local function run_operation(io_, cmd, o, pos)
+  local body, err = body_for(cmd, o, pos)
+  if not body then return usage_error(io_, err, cmd) end
+  local ff, code = client(io_)
+  if not ff then return code end
+  local dir = o.output or "."
+  os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
+  local r, jerr = ff[METHOD[cmd]](ff, body, { model_version = o.model_version, timeout = o.timeout and tonumber(o.timeout),
+    on_progress = progress_printer(io_, o) })
+  if not r then
+    ff:close()
+    return fail(io_, jerr, o)
+  end
+  local saved = {}
+  for i, out in ipairs(r.outputs) do
+    local media = out.image or out.video or {}
+    local ext = ((media.url or ""):match("^[^?#]*%.(%w+)$") or (out.video and "mp4" or "png")):lower()
+    local path = dir .. "/" .. cli.safe_name(cmd, r.job_id and r.job_id:match("([^:]+)$") or "", i, out.seed) .. "." .. cli.safe_name(ext)
+    local ok, serr = out:save(path)
+    if not ok then
+      ff:close()
+      return fail(io_, serr, o)
+    end
+    saved[#saved + 1] = { path = path, seed = out.seed }
+    if not o.json then io_.out:write(path, "\n") end
+  end
+  if o.json then json_out(io_, { job_id = r.job_id, request_id = r.request_id, outputs = saved }) end
+  ff:close()
+  return EXIT.ok
+end
+
+local function run_job(io_, cmd, o, pos)
+  local ff, code = client(io_)
+  if not ff then return code end
+  local j, err = ff:job(pos[1], { wait = false })
+  if not j then ff:close() return fail(io_, err, o) end
+  if cmd == "cancel" then j:cancel() end
+  -- One look (status) or until it ends (cancel).
+  if cmd == "status" then
+    while j.status == "pending" and not j.finished and not j.progress do ff:step(1) end
+  end
+  local r, werr
+  if cmd == "cancel" then r, werr = j:wait(60) end
+  local doc = { job_id = j.id, status = j.status, progress = j.progress }
+  if werr and werr.kind ~= "canceled" then ff:close() return fail(io_, werr, o) end
+  if j.err and j.err.kind ~= "canceled" and cmd == "status" then ff:close() return fail(io_, j.err, o) end
+  if o.json then json_out(io_, doc) else io_.out:write(("%s %s%s\n"):format(doc.job_id or pos[1], doc.status or "?",
+    doc.progress and (" " .. doc.progress .. "%") or "")) end
+  ff:close()
+  return r and EXIT.ok or EXIT.ok
+end
+
+function cli.main(args, io_)
+  io_ = io_ or { out = io.stdout, err = io.stderr }
+  local cmd = args[1]
+  if cmd == nil or cmd == "-h" or cmd == "--help" or cmd == "help" then
+    io_.out:write(USAGE)
+    return cmd == nil and EXIT.usage or EXIT.ok
+  end
+  if cmd == "--version" then io_.out:write(require("firefly")._VERSION, "\n") return EXIT.ok end
+  local spec = COMMANDS[cmd]
+  if not spec then
+    local near = closest(cmd)
+    return usage_error(io_, ("unknown command '%s'%s"):format(cmd, near and (", did you mean '" .. near .. "'?") or ""))
+  end
+  if cmd == "emulator" then
+    local launcher = require "firefly.launcher"
+    local exe = launcher.find()
+    if not exe then io_.err:write("firefly: firefly-emulator not found (set FIREFLY_EMULATOR)\n") return EXIT.failed end
+    local q = { "'" .. exe:gsub("'", "'\\''") .. "'" }
+    for i = 2, #args do q[#q + 1] = "'" .. args[i]:gsub("'", "'\\''") .. "'" end
+    local ok, _, rc = os.execute("exec " .. table.concat(q, " "))
+    return type(ok) == "number" and ok or (rc or 0)
+  end
+  if cmd == "run" then
+    if args[2] == "-h" or args[2] == "--help" then io_.out:write("usage: ", spec.help, "\n") return EXIT.ok end
+    if not args[2] then return usage_error(io_, "run needs a script", cmd) end
+    local chunk, lerr = loadfile(args[2])
+    if not chunk then return usage_error(io_, lerr, cmd) end
+    local script_args = { [0] = args[2] }
+    for i = 3, #args do script_args[i - 2] = args[i] end
+    _G.arg = script_args
+    local ok, e = pcall(chunk, (table.unpack or unpack)(script_args))
+    if not ok then io_.err:write(tostring(e), "\n") return EXIT.failed end
+    return EXIT.ok
+  end
+  local o, pos = parse(args, 2)
+  if not o then return usage_error(io_, pos, cmd) end
+  if o.help then io_.out:write("usage: ", spec.help, "\n") return EXIT.ok end
+  if #pos ~= #spec.args then
+    return usage_error(io_, ("%s expects %s"):format(cmd, #spec.args == 0 and "no arguments" or table.concat(spec.args, " ")), cmd)
+  end
+  if METHOD[cmd] then return run_operation(io_, cmd, o, pos) end
+  if cmd == "status" or cmd == "cancel" then return run_job(io_, cmd, o, pos) end
+  local ff, code = client(io_)
+  if not ff then return code end
+  if cmd == "upload" then
+    if not ff.upload_image then ff:close() io_.err:write("firefly: upload is not available in this version\n") return EXIT.failed end
+    local id, info = ff:upload_image(pos[1])
+    ff:close()
+    if not id then return fail(io_, info, o) end
+    if o.json then json_out(io_, { id = id }) else io_.out:write(id, "\n") end
+    return EXIT.ok
+  elseif cmd == "models" then
+    if not ff.list_custom_models then ff:close() io_.err:write("firefly: models is not available in this version\n") return EXIT.failed end
+    local page, err = ff:list_custom_models()
+    ff:close()
+    if not page then return fail(io_, err, o) end
+    if o.json then json_out(io_, page) else
+      for _, m in ipairs(page.custom_models or page.models or page) do
+        io_.out:write(tostring(m.assetId or m.id or "?"), "  ", tostring(m.displayName or m.assetName or ""), "\n")
+      end
+    end
+    return EXIT.ok
+  end
+  ff:close()
+  return EXIT.usage
+end
+
+return cli
