@@ -7,10 +7,13 @@
 local core = require "firefly.core"
 local cjson = require "cjson"
 local errors = require "firefly.errors"
+local inputs = require "firefly.inputs"
 local job = require "firefly.job"
+local models = require "firefly.models"
 local options = require "firefly.options"
 local pipeline = require "firefly.pipeline"
 local scheduler = require "firefly.scheduler"
+local upload = require "firefly.upload"
 local validate = require "firefly.validate"
 
 local firefly = { _VERSION = "firefly 0.1.0", errors = errors }
@@ -151,6 +154,10 @@ end
 
 function Client:_submit(op, body, opts)
   if self._closed then error("attempt to use a closed firefly client", 3) end
+  -- {path = ...} image sources become uploads first (lua/firefly/inputs.lua).
+  local resolved, rerr = inputs.resolve(self, op, body, opts)
+  if not resolved then return nil, rerr end
+  body = resolved
   local list = validate.request(op, body, { model_version = opts.model_version })
   if list then return nil, errors.validation(list, validate) end
   local ok, json = pcall(cjson.encode, body)
@@ -195,6 +202,40 @@ function Client:job(id_or_url, opts)
   j.id, j.status_url, j.cancel_url, j.status = id, status_url, cancel_url, "pending"
   if opts.wait == false then return j end
   return j:wait()
+end
+
+-- ---- uploads and custom models (lua/firefly/upload.lua, models.lua) ----
+
+-- Uploads a PNG, JPEG or WEBP (a path, or the bytes); returns the upload id and
+-- {id, images, request_id}. opts: timeout.
+function Client:upload_image(path_or_bytes, opts)
+  if self._closed then error("attempt to use a closed firefly client", 2) end
+  if type(path_or_bytes) ~= "string" or path_or_bytes == "" then
+    error("ff:upload_image: expects a file path or the image's bytes", 2)
+  end
+  if opts ~= nil and (type(opts) ~= "table" or (opts.timeout ~= nil and type(opts.timeout) ~= "number")) then
+    error("ff:upload_image: opts must be a table ({timeout = seconds})", 2)
+  end
+  return upload.run(self, path_or_bytes, opts)
+end
+
+-- One page of custom models; query: start, limit, sortBy ("-" reverses), publishedState.
+function Client:list_custom_models(query)
+  if self._closed then error("attempt to use a closed firefly client", 2) end
+  if query ~= nil and type(query) ~= "table" then error("ff:list_custom_models: query must be a table", 2) end
+  return models.list(self, query)
+end
+
+-- Every custom model over all pages: `for m in ff:custom_models{sortBy = "assetName"} do`.
+function Client:custom_models(query)
+  if self._closed then error("attempt to use a closed firefly client", 2) end
+  if query ~= nil and type(query) ~= "table" then error("ff:custom_models: query must be a table", 2) end
+  return models.each(self, query)
+end
+
+-- A single request in flight, waited for like a job.
+function Client:_transfer(handle)
+  return self:_track(handle, job.transfer(self, handle))
 end
 
 function Client:_download(url, path)
