@@ -44,17 +44,21 @@ end
 
 describe("examples/", function()
   it("has examples to run", function()
-    assert.is_true(#examples >= 3)
+    assert.is_true(#examples >= 10)
   end)
 
   for _, name in ipairs(examples) do
-    it(name .. " exits 0 and saves the images it names", function()
+    it(name .. " exits 0 and saves the images (or videos) it names", function()
       local dir = sh("mktemp -d"):gsub("%s+$", "")
       local out, rc = sh(("cd %s && %s %s %s 2>&1"):format(quote(dir), env, interp,
         quote(root .. "/examples/" .. name)))
       local saved = 0
       for path in out:gmatch("(out/[^\n]-%.png)\n") do
         assert.are.equal("\137PNG\r\n\26\n", png_header(dir .. "/" .. path), path .. " is not a PNG")
+        saved = saved + 1
+      end
+      for path in out:gmatch("(out/[^\n]-%.mp4)\n") do
+        assert.are.equal("ftyp", (png_header(dir .. "/" .. path) or ""):sub(5, 8), path .. " is not an MP4")
         saved = saved + 1
       end
       sh("rm -rf " .. quote(dir))
