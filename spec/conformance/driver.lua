@@ -400,4 +400,7 @@ function M.main()
   return report.ok and 0 or 1
 end
 
+-- For spec/conformance/documents.lua: the same Prism plumbing, one document at a time.
+M.free_ports, M.start_prism, M.stop_prism, M.check = free_ports, start_prism, stop_prism, check
+
 return M
