@@ -5,6 +5,7 @@
 --   lua5.4 examples/host_loop.lua
 --
 -- Credentials or the bundled emulator: see examples/quickstart.lua.
+local core = require "firefly.core"
 local launcher = require "firefly.launcher"
 
 local FRAME = 1 / 30 -- seconds per simulated frame
@@ -24,9 +25,13 @@ for i, p in ipairs(prompts) do
 end
 
 local left, failed, frame = #prompts, 0, 0
+local longest = 0 -- the longest time one frame spent inside the client
 while left > 0 do
   frame = frame + 1
-  for _, ev in ipairs(ff:step(0)) do
+  local t0 = core.now()
+  local events = ff:step(0)
+  longest = math.max(longest, core.now() - t0)
+  for _, ev in ipairs(events) do
     local i = index[ev.job]
     if ev.type == "status" then
       print(("frame %4d  job %d  %s%s"):format(frame, i, ev.status,
@@ -45,6 +50,7 @@ while left > 0 do
   os.execute(("sleep %.3f"):format(idle))
 end
 print(("all %d jobs finished in %d frames"):format(#prompts, frame))
+print(("longest time a frame spent inside the client: %.2f ms"):format(longest * 1000))
 
 -- Fetching is a blocking call; after the loop it is fine to wait for it.
 os.execute("mkdir -p out")
