@@ -4,6 +4,7 @@
 #   make test   build and run every test (C units, busted on Lua 5.4 and LuaJIT)
 #   make asan   the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench  the throughput benchmark against the emulator
+#   make chaos  2,000 jobs under a 20% fault mix: no duplicate submit, no lost job, exact outputs
 #   make env    shell exports for using the built tree from any directory
 
 MAKEFLAGS += --no-print-directory
@@ -15,7 +16,7 @@ CMAKE_FLAGS ?= -DFIREFLY_WERROR=ON
 DEB_PACKAGES = cmake make gcc pkg-config curl lua5.4 liblua5.4-dev lua-cjson lua-busted \
                luajit libluajit-5.1-dev libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev luarocks
 
-.PHONY: all build deps demo test asan bench env clean
+.PHONY: all build deps demo test asan bench chaos env clean
 
 all: build
 
@@ -41,6 +42,9 @@ test: build
 
 asan:
 	@$(MAKE) -s test BUILD=build-asan CMAKE_FLAGS="-DFIREFLY_WERROR=ON -DFIREFLY_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug"
+
+chaos: build
+	@eval "$$($(MAKE) -s env)"; lua5.4 bench/chaos.lua
 
 bench: build
 	@eval "$$($(MAKE) -s env)"; lua5.4 bench/throughput.lua

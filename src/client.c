@@ -413,6 +413,7 @@ double ff_client_timeout(ff_client *c) {
 
 void ff_client_stats(ff_client *c, ff_stats *st) {
   st->requests = ff_engine_requests(c->engine);
+  st->retries = ff_engine_retries(c->engine);
   st->token_fetches = c->auth.fetches;
   st->active = c->active;
 }

@@ -36,6 +36,7 @@ typedef struct ff_config {
 
 typedef struct ff_stats {
   unsigned long requests;      /* every attempt, retries included */
+  unsigned long retries;       /* attempts that repeated a failed one */
   unsigned long token_fetches;
   unsigned long active;        /* operations under way */
 } ff_stats;

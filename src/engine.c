@@ -24,6 +24,7 @@ struct ff_engine {
   size_t npool, cappool;
   int running; /* transfers on the multi handle */
   unsigned long requests;
+  unsigned long retries;
   ff_rng rng;
 };
 
@@ -146,6 +147,7 @@ int ff_engine_idle(ff_engine *e) {
 }
 
 unsigned long ff_engine_requests(ff_engine *e) { return e->requests; }
+unsigned long ff_engine_retries(ff_engine *e) { return e->retries; }
 ff_rng *ff_engine_rng(ff_engine *e) { return &e->rng; }
 const ff_engine_config *ff_engine_cfg(ff_engine *e) { return &e->cfg; }
 
@@ -465,6 +467,7 @@ static void finish(ff_engine *e, ff_xfer *x) {
     /* Past the cap we stop and surface the error, carrying retry_after. */
     if (x->retry_after < 0 || x->retry_after <= e->cfg.retry_after_cap) {
       x->retry_timer.fire = retry_fire;
+      e->retries++;
       ff_timer_start(e, &x->retry_timer, ff_now() + delay);
       return;
     }

@@ -96,6 +96,8 @@ void ff_engine_step(ff_engine *e, double max_wait);
 int ff_engine_idle(ff_engine *e);
 /* Every attempt made so far, retries included (the benchmark counts them). */
 unsigned long ff_engine_requests(ff_engine *e);
+/* Attempts that were retries of an earlier one. */
+unsigned long ff_engine_retries(ff_engine *e);
 ff_rng *ff_engine_rng(ff_engine *e);
 const ff_engine_config *ff_engine_cfg(ff_engine *e);
 

@@ -379,6 +379,7 @@ static int f_stats(lua_State *L) {
   ff_client_stats(lc->c, &st);
   lua_createtable(L, 0, 3);
   set_int(L, "requests", (long)st.requests);
+  set_int(L, "retries", (long)st.retries);
   set_int(L, "token_fetches", (long)st.token_fetches);
   set_int(L, "active", (long)st.active);
   return 1;

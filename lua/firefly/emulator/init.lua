@@ -138,10 +138,15 @@ function App:handle(req)
   if self.config.log and res.status == 200 and req.path:find("^/outputs/") then
     ctx.sha256 = native.sha256(res.body or "")
   end
+  -- And each API POST with its body's: a resent submit shows as a repeated digest.
+  local body_sha256
+  if self.config.log and req.method == "POST" and req.path:find("^/v[23]/") then
+    body_sha256 = native.sha256(req.body)
+  end
   local line = util.json({
     time = started, method = req.method, path = req.path, status = res.status,
     request_id = request_id, job_id = ctx.job_id, auth_header = ctx.auth_header,
-    fault = ctx.fault, sha256 = ctx.sha256,
+    fault = ctx.fault, sha256 = ctx.sha256, body_sha256 = body_sha256,
   })
   return res.status, res.headers, res.body or "", line, action
 end
