@@ -5,6 +5,8 @@
 #   make asan   the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench  the throughput benchmark against the emulator
 #   make chaos  2,000 jobs under a 20% fault mix: no duplicate submit, no lost job, exact outputs
+#   make fuzz   libFuzzer over the C that reads server bytes (FUZZ_SECONDS each, default 20)
+#   make valgrind  memcheck over the core specs: no leak, no invalid access
 #   make env    shell exports for using the built tree from any directory
 
 MAKEFLAGS += --no-print-directory
@@ -14,9 +16,10 @@ JOBS    ?= 2
 CMAKE_FLAGS ?= -DFIREFLY_WERROR=ON
 
 DEB_PACKAGES = cmake make gcc pkg-config curl lua5.4 liblua5.4-dev lua-cjson lua-busted \
-               luajit libluajit-5.1-dev libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev luarocks
+               luajit libluajit-5.1-dev libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev luarocks \
+               clang libclang-rt-14-dev valgrind
 
-.PHONY: all build deps demo test asan bench chaos env clean
+.PHONY: all build deps demo test asan bench chaos fuzz valgrind env clean
 
 all: build
 
@@ -46,6 +49,31 @@ asan:
 chaos: build
 	@eval "$$($(MAKE) -s env)"; lua5.4 bench/chaos.lua
 
+# Every piece of C that reads server-controlled bytes has a target in tests/fuzz.
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS = retry_after url
+fuzz: deps
+	@mkdir -p build-fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  clang -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -Isrc $$(pkg-config --cflags libcurl) \
+	    tests/fuzz/fuzz_$$t.c src/retry.c src/hosts.c -o build-fuzz/fuzz_$$t $$(pkg-config --libs libcurl) -lm || exit 1; \
+	  mkdir -p build-fuzz/corpus_$$t; \
+	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus_$$t tests/fuzz/corpus/$$t \
+	    2>build-fuzz/fuzz_$$t.log || { tail -40 build-fuzz/fuzz_$$t.log; exit 1; }; \
+	  echo "fuzz_$$t: $$(grep -o 'Done [0-9]* runs' build-fuzz/fuzz_$$t.log), no crash"; \
+	done
+
+# The C core under memcheck, through the specs that drive it hardest (the
+# emulator is another process and not traced). Only definite leaks count:
+# the interpreter keeps reachable memory until exit.
+VALGRIND_SPECS ?= spec/jobs_spec.lua spec/faults_spec.lua
+valgrind: build
+	@eval "$$($(MAKE) -s env)"; export LUA_PATH="$(CURDIR)/spec/?.lua;$$LUA_PATH"; \
+	for s in $(VALGRIND_SPECS); do \
+	  valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 --trace-children=no \
+	    lua5.4 /usr/bin/busted $$s || exit 1; \
+	done
+
 bench: build
 	@eval "$$($(MAKE) -s env)"; lua5.4 bench/throughput.lua
 
@@ -56,4 +84,4 @@ env:
 	@echo 'export FIREFLY_EMULATOR="$(CURDIR)/$(BUILD)/bin/firefly-emulator"'
 
 clean:
-	rm -rf build build-asan build.luarocks
+	rm -rf build build-asan build-fuzz build.luarocks
