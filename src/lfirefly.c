@@ -442,6 +442,7 @@ static int io_new(lua_State *L) {
   cfg.access_token = opt_str(L, "access_token");
   cfg.scopes = opt_str(L, "scopes");
   cfg.ims_url = opt_str(L, "ims_url");
+  cfg.api_hosts = opt_str(L, "api_hosts");
   cfg.ca_file = opt_str(L, "ca_file");
   cfg.proxy = opt_str(L, "proxy");
   cfg.user_agent = opt_str(L, "user_agent");

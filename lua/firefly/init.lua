@@ -41,11 +41,22 @@ local function log(self, level, fmt, ...)
   end
 end
 
+-- Where the API key and token may go (src/hosts.c): api_url's host, Adobe's
+-- own hosts (statusUrl may name another *.adobe.io cluster), and any the user adds.
+local function credential_hosts(o)
+  local authority = o.api_url:match("^%a[%w+.-]*://([^/?#]+)") or ""
+  authority = authority:gsub("^.*@", "")
+  local list = { authority:match("^(%b[])") or authority:match("^([^:]+)") or "", ".adobe.io" }
+  for _, h in ipairs(o.api_hosts or {}) do list[#list + 1] = h end
+  return table.concat(list, ",")
+end
+
 function firefly.new(opts)
   local o = options.resolve(opts)
   local c = core.new {
     client_id = o.client_id, client_secret = o.client_secret, access_token = o.access_token,
     scopes = o.scopes, ims_url = o.ims_url, ca_file = o.ca_file, proxy = o.proxy,
+    api_hosts = credential_hosts(o),
     connect_timeout = o.connect_timeout, request_timeout = o.request_timeout,
     stall_timeout = o.stall_timeout, poll_first = o.poll_interval, poll_max = o.poll_max,
     max_retries = o.max_retries, retry_after_cap = o.retry_after_cap,

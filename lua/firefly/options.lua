@@ -40,6 +40,7 @@ local TYPES = {
   cache = "string",       -- a directory: answers to seeded requests are kept and reused
   journal = "string",     -- a file: submitted jobs, so a re-run re-attaches instead of resubmitting
   manifest = "string",    -- a file: one JSON line of provenance per saved output
+  api_hosts = "table",    -- more hosts the key and token may go to (besides api_url's and *.adobe.io)
 }
 
 local function trim_slash(url)
@@ -79,6 +80,11 @@ function options.resolve(opts, getenv)
     end
     if type(v) ~= "number" or v <= 0 then
       error(("firefly.new: rate_limit.%s must be a positive number"):format(k), 3)
+    end
+  end
+  for i, h in ipairs(o.api_hosts or {}) do
+    if type(h) ~= "string" or h == "" or h:find("[,%s/]") then
+      error(("firefly.new: api_hosts[%d] must be a host name (or .suffix), got %s"):format(i, tostring(h)), 3)
     end
   end
   o.api_url, o.ims_url = trim_slash(o.api_url), trim_slash(o.ims_url)
