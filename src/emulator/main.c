@@ -29,7 +29,7 @@
 #include <lualib.h>
 
 #include "png.h"
-#include "sha256.h"
+#include "../sha256.h" /* the core's: one SHA-256 in the project */
 
 /*
 ** Where the behaviour's modules live: the source tree first (so a build runs
@@ -120,7 +120,10 @@ static int emu_sha256(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   char hex[65];
-  sha256_hex(s, len, hex);
+  ff_sha256 h;
+  ff_sha256_init(&h);
+  ff_sha256_update(&h, s, len);
+  ff_sha256_hex(&h, hex);
   lua_pushstring(L, hex);
   return 1;
 }
