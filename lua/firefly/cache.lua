@@ -11,6 +11,7 @@
 
 local cjson = require "cjson"
 local core = require "firefly.core"
+local fs = require "firefly.fs"
 
 local cache = {}
 
@@ -88,30 +89,19 @@ function cache.reproducible(body)
   return #seeds >= (tonumber(body.numVariations) or 1)
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function sh_quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
 
 local Cache = {}
 Cache.__index = Cache
 
 function cache.open(dir)
-  os.execute("mkdir -p " .. sh_quote(dir))
+  fs.mkdir_p(dir)
   return setmetatable({ dir = dir }, Cache)
 end
 
 -- The stored entry for key: { result = Adobe's result, files = {path per output} }.
 function Cache:get(key)
   local base = self.dir .. "/" .. key
-  local text = read(base .. "/entry.json")
+  local text = fs.read(base .. "/entry.json")
   if not text then return nil end
   local ok, entry = pcall(cjson.decode, text)
   if not ok or type(entry) ~= "table" or type(entry.result) ~= "table" then return nil end
@@ -133,14 +123,14 @@ end
 function Cache:put(key, r, fetch)
   local final = self.dir .. "/" .. key
   local tmp = ("%s/.tmp-%s-%d-%d"):format(self.dir, key, math.random(1, 1e9), math.floor(core.now() * 1e6) % 1e9)
-  os.execute("mkdir -p " .. sh_quote(tmp))
+  fs.mkdir_p(tmp)
   local names, plain = {}, {}
   for i, out in ipairs(r.outputs) do
     local media = out.image or out.video or {}
     local name = ("%d.%s"):format(i, extension(media.url))
     local ok, err = fetch(media.url, tmp .. "/" .. name)
     if not ok then
-      os.execute("rm -rf " .. sh_quote(tmp))
+      fs.rm_rf(tmp)
       return nil, err
     end
     names[i] = name
@@ -153,7 +143,7 @@ function Cache:put(key, r, fetch)
   f:close()
   if not os.rename(tmp, final) then
     -- Another run stored the same key first: theirs is as good as ours.
-    os.execute("rm -rf " .. sh_quote(tmp))
+    fs.rm_rf(tmp)
   end
   local paths = {}
   for i, name in ipairs(names) do paths[i] = final .. "/" .. name end

@@ -2,6 +2,8 @@
 -- plus status, cancel, run and emulator. Exit codes: 0 ok, 1 a job or request
 -- failed, 2 usage error, 3 credentials missing or refused.
 
+local fs = require "firefly.fs"
+
 local cli = {}
 
 local EXIT = { ok = 0, failed = 1, usage = 2, auth = 3 }
@@ -219,7 +221,7 @@ local function run_operation(io_, cmd, o, pos)
   local ff, code = client(io_)
   if not ff then return code end
   local dir = o.output or "."
-  os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
+  fs.mkdir_p(dir)
   local r, jerr = ff[METHOD[cmd]](ff, body, { model_version = o.model_version, timeout = o.timeout and tonumber(o.timeout),
     on_progress = progress_printer(io_, o) })
   if not r then

@@ -9,26 +9,13 @@
 --
 -- Plain io/os and a POSIX shell, so it runs on Lua 5.1 to 5.4 and LuaJIT.
 
+local fs = require "firefly.fs"
+
 local launcher = {}
 
 local DEFAULT_ID, DEFAULT_SECRET = "emulator-client-id", "emulator-client-secret"
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function sh_ok(cmd)
-  local a, _, c = os.execute(cmd)
-  return a == true or a == 0 or (a == nil and c == 0) -- 5.1/LuaJIT give a number
-end
+local quote, slurp, sh_ok = fs.quote, fs.read, fs.sh
 
 -- The executable: opts.exe, then $FIREFLY_EMULATOR, then firefly-emulator on PATH.
 function launcher.find(exe)

@@ -4,6 +4,7 @@
 
 local errors = require "firefly.errors"
 local media = require "firefly.media"
+local fs = require "firefly.fs"
 
 local upload = {}
 
@@ -11,14 +12,6 @@ local function refused(message)
   return nil, errors.new { kind = "validation", message = message }
 end
 
-local function read_file(path)
-  local f, why = io.open(path, "rb")
-  if not f then return nil, why end
-  local bytes = f:read("*a")
-  f:close()
-  if bytes == nil then return nil, path .. ": cannot be read" end
-  return bytes
-end
 
 -- The bytes of `path_or_bytes` (image bytes are recognised by their magic
 -- number, anything else is a path) and their media type; or nil, err.
@@ -27,7 +20,7 @@ function upload.load(path_or_bytes)
   if media.sniff(bytes) == nil then
     name = path_or_bytes
     local why
-    bytes, why = read_file(path_or_bytes)
+    bytes, why = fs.read(path_or_bytes)
     if not bytes then return refused("cannot read image file " .. tostring(why)) end
   end
   if #bytes > media.MAX_UPLOAD then
