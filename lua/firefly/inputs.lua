@@ -16,21 +16,7 @@ inputs.REUSE_SECONDS = 6 * 86400
 -- A valid uuid4 standing in for ids not yet known, to validate before uploading.
 local PLACEHOLDER = "00000000-0000-4000-8000-000000000000"
 
--- Two polynomial hashes mod primes below 2^32, in doubles-safe arithmetic, so
--- Lua 5.1 to 5.4 and LuaJIT agree; used only when the core has no sha256.
-local function lua_digest(s)
-  local a, b = 0, 0
-  local byte = string.byte
-  for i = 1, #s, 4 do
-    local c1, c2, c3, c4 = byte(s, i, i + 3)
-    local w = ((c1 * 256 + (c2 or 0)) * 256 + (c3 or 0)) * 256 + (c4 or 0)
-    a = (a * 65599 + w) % 4294967291
-    b = (b * 31337 + w) % 4294967279
-  end
-  return ("%d:%08x%08x"):format(#s, a, b)
-end
-
-local digest = core.sha256 or lua_digest
+local digest = core.sha256 -- a file is known by its content
 
 -- Every {path = ...} source in a body, found by walking it: {holder, key, path}.
 local function find(v, out)
