@@ -58,4 +58,49 @@ describe("rate_limit", function()
     assert.has_error(function() client { per_minute = 0 } end,
       "firefly.new: rate_limit.per_minute must be a positive number")
   end)
+
+  describe("after a 429", function()
+    local paused
+
+    before_each(function()
+      -- The first submit is answered 429 with retry-after: 2; every later one is fine.
+      paused = helper.start { job_seconds = 0.2, extra = {
+        "--faults-script", "POST /v3/images/generate-async=429,ok", "--fault-retry-after", "2" } }
+    end)
+    after_each(function() paused:stop() end)
+
+    it("holds every submit of the client until the retry-after has passed", function()
+      local ff = firefly.new { client_id = paused.client_id, client_secret = paused.client_secret,
+                               api_url = paused.url, ims_url = paused.url }
+      local first = assert(ff:generate_images({ prompt = "first", size = SIZE }, { wait = false }))
+      local t429
+      for _ = 1, 200 do -- step until the emulator has answered the 429
+        ff:step(0.05)
+        for _, line in ipairs(paused:log()) do
+          if line.status == 429 then t429 = line.time end
+        end
+        if t429 then break end
+      end
+      assert.is_number(t429)
+      -- Two more jobs, submitted after the 429 arrived: they wait their turn too.
+      local others = {}
+      for i = 1, 2 do
+        others[i] = assert(ff:generate_images({ prompt = "later " .. i, size = SIZE }, { wait = false }))
+      end
+      assert(first:wait(20))
+      for i = 1, 2 do assert(others[i]:wait(20)) end
+      local accepted = 0
+      for _, line in ipairs(paused:log()) do
+        if line.method == "POST" and line.path == "/v3/images/generate-async" and line.time > t429 then
+          -- 0.1 s of slack for the two clocks' rounding, not for scheduling: an
+          -- unpaused submit would arrive within milliseconds of the 429.
+          assert.is_true(line.time >= t429 + 2 - 0.1,
+            ("a submit reached the server %.2f s after the 429"):format(line.time - t429))
+          accepted = accepted + 1
+        end
+      end
+      assert.are.equal(3, accepted) -- the retried first submit and the two others
+      ff:close()
+    end)
+  end)
 end)
