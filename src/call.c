@@ -1,6 +1,7 @@
 #include "call.h"
 
 #include "hosts.h"
+#include "retry.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -63,7 +64,10 @@ static int build(ff_call *c, const char *token) {
     ff_xfer_free(x);
     return -1;
   }
+  /* A fresh id per request, for the user's logs and Adobe support alike. */
+  if (c->auth) ff_uuid4(ff_engine_rng(c->ctx->engine), x->sent_request_id);
   if (c->auth && (ff_xfer_header(x, "Accept: application/json") ||
+                  ff_xfer_header(x, "x-request-id: %s", x->sent_request_id) ||
                   ff_xfer_header(x, "x-api-key: %s", c->ctx->api_key) ||
                   ff_xfer_header(x, "Authorization: Bearer %s", token) ||
                   (c->model_version && ff_xfer_header(x, "x-model-version: %s", c->model_version)))) {

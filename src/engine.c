@@ -296,7 +296,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
     /* A new response (after a redirect or a 100): forget the last one's headers. */
     const char *sp = memchr(p, ' ', len);
     x->status = sp ? strtol(sp + 1, NULL, 10) : 0;
-    x->request_id[0] = x->content_type[0] = x->retry_after_raw[0] = '\0';
+    x->content_type[0] = x->retry_after_raw[0] = '\0';
+    ff_strlcpy(x->request_id, x->sent_request_id, sizeof x->request_id);
     return len;
   }
   colon = memchr(p, ':', len);
@@ -329,7 +330,8 @@ static int reset_sinks(ff_xfer *x) {
   x->too_large = 0;
   x->sent = 0;
   x->retry_after = -1;
-  x->request_id[0] = x->content_type[0] = x->retry_after_raw[0] = x->errbuf[0] = '\0';
+  x->content_type[0] = x->retry_after_raw[0] = x->errbuf[0] = '\0';
+  ff_strlcpy(x->request_id, x->sent_request_id, sizeof x->request_id);
   if (x->file != NULL) {
     if (fflush(x->file) != 0 || ftruncate(fileno(x->file), 0) != 0) return -1;
     rewind(x->file);

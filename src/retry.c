@@ -17,6 +17,25 @@ uint64_t ff_rng_next(ff_rng *r) {
   return z ^ (z >> 31);
 }
 
+void ff_uuid4(ff_rng *r, char out[37]) {
+  static const char hex[] = "0123456789abcdef";
+  unsigned char b[16];
+  uint64_t a = ff_rng_next(r), c = ff_rng_next(r);
+  int i, o = 0;
+  for (i = 0; i < 8; i++) {
+    b[i] = (unsigned char)(a >> (8 * i));
+    b[8 + i] = (unsigned char)(c >> (8 * i));
+  }
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+  for (i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+    out[o++] = hex[b[i] >> 4];
+    out[o++] = hex[b[i] & 15];
+  }
+  out[o] = '\0';
+}
+
 double ff_rng_unit(ff_rng *r) {
   return (double)(ff_rng_next(r) >> 11) / 9007199254740992.0; /* 2^53 */
 }

@@ -16,6 +16,8 @@ typedef struct ff_rng {
 void ff_rng_seed(ff_rng *r, uint64_t seed);
 uint64_t ff_rng_next(ff_rng *r);
 double ff_rng_unit(ff_rng *r); /* uniform in [0, 1) */
+/* A version 4 UUID from 16 bytes of r, lowercase with dashes: out gets 36 chars and a NUL. */
+void ff_uuid4(ff_rng *r, char out[37]);
 
 /* Full jitter: uniform in [0, min(cap, base * 2^attempt)). attempt counts from 0. */
 double ff_backoff(ff_rng *r, int attempt, double base, double cap);

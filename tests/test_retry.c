@@ -59,11 +59,26 @@ static void retryable_statuses(void) {
   CHECK(!ff_status_retryable(422));
 }
 
+static void uuid4_is_version_4_and_fresh(void) {
+  ff_rng r;
+  char a[37], b[37];
+  int i;
+  ff_rng_seed(&r, 7);
+  ff_uuid4(&r, a);
+  ff_uuid4(&r, b);
+  CHECK(strlen(a) == 36 && strcmp(a, b) != 0);
+  CHECK(a[8] == '-' && a[13] == '-' && a[18] == '-' && a[23] == '-');
+  CHECK(a[14] == '4');
+  CHECK(a[19] == '8' || a[19] == '9' || a[19] == 'a' || a[19] == 'b');
+  for (i = 0; i < 36; i++) CHECK(a[i] == '-' || (a[i] >= '0' && a[i] <= '9') || (a[i] >= 'a' && a[i] <= 'f'));
+}
+
 int main(void) {
   retry_after_in_seconds();
   retry_after_as_an_http_date();
   retry_after_garbage_is_refused();
   backoff_is_full_jitter_under_a_growing_ceiling();
   retryable_statuses();
+  uuid4_is_version_4_and_fresh();
   return CHECK_DONE();
 }

@@ -4,8 +4,16 @@
 --
 --   local rec = require("helpers.recorder").start(emu.url)
 --   ... point api_url or ims_url at rec.url ...
---   rec:requests()  -- {{method=, path=, headers={lowercased}, body=}, ...}
+--   rec:requests()  -- {{method=, path=, headers={lowercased}, body=,
+--                   --   response={status=, headers={lowercased}, body=}}, ...}
 --   rec:stop()
+--
+-- Bodies are latin-1 strings of the exact bytes (a request body over 1 MB is
+-- kept as its first MB, with body_truncated = true; body_length and
+-- body_sha256 are of the whole). Mind that lua-cjson turns a latin-1 string's
+-- bytes over 0x7f into UTF-8: compare binary bodies by body_sha256. `recorder.start(url, {strip =
+-- {"x-request-id"}})` drops those response headers on the way back (a server
+-- that echoes none).
 --
 -- It is a short python3 script, so it runs beside Lua 5.4 and LuaJIT alike.
 local helper = require("helpers.emulator")
@@ -13,17 +21,20 @@ local helper = require("helpers.emulator")
 local M = {}
 
 local SCRIPT = [[
-import http.server, json, sys, urllib.request, urllib.error
+import hashlib, http.server, json, sys, urllib.request, urllib.error
 upstream, record = sys.argv[1], sys.argv[2]
+limit = 1 << 20  # bodies kept in the record: a 16 MB upload is kept as its first MB
+strip = set(h.lower() for h in sys.argv[3].split(",") if h) if len(sys.argv) > 3 else set()
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def forward(self):
         n = int(self.headers.get("Content-Length", "0") or "0")
         body = self.rfile.read(n) if n else b""
-        with open(record, "a") as f:
-            f.write(json.dumps({"method": self.command, "path": self.path,
-                "headers": {k.lower(): v for k, v in self.headers.items()},
-                "body": body.decode("latin-1")}) + "\n")
+        entry = {"method": self.command, "path": self.path,
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "body": body[:limit].decode("latin-1"), "body_length": len(body),
+            "body_sha256": hashlib.sha256(body).hexdigest()}
+        if len(body) > limit: entry["body_truncated"] = True
         hop = ("host", "connection", "content-length", "transfer-encoding", "expect")
         headers = {k: v for k, v in self.headers.items() if k.lower() not in hop}
         req = urllib.request.Request(upstream + self.path, data=body if n else None,
@@ -33,10 +44,16 @@ class H(http.server.BaseHTTPRequestHandler):
                 status, rh, data = r.status, r.headers, r.read()
         except urllib.error.HTTPError as e:
             status, rh, data = e.code, e.headers, e.read()
+        kept = [(k, v) for k, v in rh.items() if k.lower() not in hop
+                and k.lower() not in ("date", "server") and k.lower() not in strip]
+        entry["response"] = {"status": status, "headers": {k.lower(): v for k, v in kept},
+                             "body": data.decode("latin-1")}
+        entry["response"]["headers"]["content-length"] = str(len(data))
+        with open(record, "a") as f:
+            f.write(json.dumps(entry) + "\n")
         self.send_response(status)
-        for k, v in rh.items():
-            if k.lower() not in hop and k.lower() not in ("date", "server"):
-                self.send_header(k, v)
+        for k, v in kept:
+            self.send_header(k, v)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -51,7 +68,8 @@ local Recorder = {}
 Recorder.__index = Recorder
 
 -- Starts the proxy in front of `upstream`; returns nil and a reason when python3 is missing.
-function M.start(upstream)
+-- opts.strip: response header names to drop.
+function M.start(upstream, opts)
   if not os.execute("command -v python3 >/dev/null 2>&1") then return nil, "python3 is not installed" end
   local p = io.popen("mktemp -d")
   local dir = p:read("*l")
@@ -60,8 +78,9 @@ function M.start(upstream)
   local f = assert(io.open(dir .. "/proxy.py", "w"))
   f:write(SCRIPT)
   f:close()
-  os.execute(("python3 '%s/proxy.py' '%s' '%s' >'%s/url' 2>'%s/err' </dev/null & echo $! >'%s/pid'"):format(
-    dir, upstream, self.record, dir, dir, dir))
+  local strip = table.concat((opts or {}).strip or {}, ",")
+  os.execute(("python3 '%s/proxy.py' '%s' '%s' '%s' >'%s/url' 2>'%s/err' </dev/null & echo $! >'%s/pid'"):format(
+    dir, upstream, self.record, strip, dir, dir, dir))
   for _ = 1, 500 do
     self.url = (helper.slurp(dir .. "/url") or ""):match("^(http://[^\n]+)\n")
     if self.url then
