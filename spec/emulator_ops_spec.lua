@@ -141,6 +141,28 @@ describe("emulator operations", function()
       assert.are.same({ 64, 48 }, { png_size(fetch(emu, res.outputs[1].image.url).body) })
     end)
 
+    it("fill refuses a mask whose size is not its image's, with a 422 naming the mask", function()
+      local image, mask = upload_id(emu, "hero.png"), upload_id(emu, "small.jpg", "image/jpeg") -- 64x48, 40x30
+      for _, case in ipairs({
+        { "/v3/images/fill-async", { image = { source = { uploadId = image } }, mask = { source = { uploadId = mask } },
+          prompt = "a red balloon" }, { "body", "mask", "source" } },
+        { "/v3/images/fill", { image = { source = { uploadId = image }, mask = { uploadId = mask } } },
+          { "body", "image", "mask" } },
+      }) do
+        local r = emu:api("POST", case[1], { json = case[2] })
+        assert.are.equal(422, r.status, r.body)
+        assert.are.equal("validation_error", r.json.error_code)
+        local e = r.json.validation_errors[1]
+        assert.are.same(case[3], e.loc)
+        assert.are.equal("value_error.mask.size", e.type)
+        assert.truthy(e.msg:find("40x30", 1, true) and e.msg:find("64x48", 1, true), e.msg)
+      end
+      -- The same mask at the image's size passes.
+      local ok = emu:api("POST", "/v3/images/fill-async", { json = { image = { source = { uploadId = image } },
+        mask = { source = { uploadId = upload_id(emu, "mask.png") } } } })
+      assert.are.equal(202, ok.status, ok.body)
+    end)
+
     it("generate-object-composite-async echoes contentClass", function()
       local id = upload_id(emu)
       local res = submit("/v3/images/generate-object-composite-async", { image = { source = { uploadId = id } },

@@ -3,6 +3,7 @@
 -- everywhere: body, validation, upload ids, then a plan (size, seeds, extra
 -- result fields) that a job, or the deprecated sync path (sync.lua), turns
 -- into outputs.
+local errors = require "firefly.emulator.errors"
 local http = require "firefly.emulator.http"
 local jobs = require "firefly.emulator.jobs"
 local outputs = require "firefly.emulator.outputs"
@@ -30,6 +31,28 @@ local function input_size(app, body)
   return requested_size(app, body)
 end
 
+-- Fill's mask covers the input picture pixel for pixel: when the emulator
+-- knows both sizes they must agree (Adobe's docs: "The mask must be the same
+-- size as the image"), else a 422 whose loc names the mask's source.
+local function mask_matches(app, body)
+  local image = type(body.image) == "table" and body.image or {}
+  -- The async body has `mask.source`; the sync one `image.mask`, an {uploadId}.
+  local mask, loc = body.mask, { "body", "mask", "source" }
+  if type(mask) == "table" then
+    mask = mask.source
+  else
+    mask, loc = image.mask, { "body", "image", "mask" }
+  end
+  local iw, ih = uploads.size_of(app, image.source)
+  local mw, mh = uploads.size_of(app, mask)
+  if not (iw and mw) or (iw == mw and ih == mh) then return nil end
+  return errors.firefly(422, "validation_error", "Request validation failed.", { validation_errors = { {
+    loc = loc, type = "value_error.mask.size",
+    msg = ("the mask is %dx%d but the image is %dx%d: a mask must have its image's size"):format(mw, mh, iw, ih),
+    ctx = { mask = { width = mw, height = mh }, image = { width = iw, height = ih } },
+  } } })
+end
+
 local function content_class(body)
   return { contentClass = body.contentClass or images.DEFAULT_CONTENT_CLASS }
 end
@@ -44,7 +67,7 @@ images.OPERATIONS = {
   end },
   generate_similar_images = { size = requested_size },
   expand_image = { size = requested_size }, -- the target size
-  fill_image = { size = input_size },
+  fill_image = { size = input_size, check = mask_matches },
   generate_object_composite = { size = requested_size, fields = content_class },
 }
 
@@ -67,7 +90,7 @@ end
 function images.prepare(app, req, op, shape)
   local body, err = http.json_body(req)
   if body == nil then return nil, err end
-  err = http.validate(op, body, req) or uploads.check(app, body)
+  err = http.validate(op, body, req) or uploads.check(app, body) or (shape.check and shape.check(app, body))
   if err then return nil, err end
   local width, height = shape.size(app, body)
   return { width = width, height = height, seeds = images.seeds(body),
