@@ -76,7 +76,7 @@ function M.start(opts)
     table.concat(parts, " "), quote(base .. ".out"), quote(base .. ".err"), quote(base .. ".pid")))
   for _ = 1, 500 do
     local out = slurp(base .. ".out") or ""
-    local url = out:match("^(http://[^\r\n]+)\n")
+    local url = out:match("^(https?://[^\r\n]+)\n")
     if url then
       self.url = url
       self.pid = tonumber(slurp(base .. ".pid"):match("%d+"))

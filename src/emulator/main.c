@@ -64,6 +64,8 @@ struct emu_server {
   /* Stalled responses, suspended by MHD's thread and resumed by main's. */
   pthread_mutex_t lock;
   struct emu_cut *stalled;
+  /* --tls-cert/--tls-key contents: MHD reads them as long as the daemon runs. */
+  char *tls_cert, *tls_key;
 };
 
 /*
@@ -345,6 +347,52 @@ static struct MHD_Response *aux_cut_response(struct emu_server *s, struct MHD_Co
 }
 
 /*
+** A hostile answer (--faults endless): the prefix, then 'a' for as long as
+** the client reads, with no length. Only the client's own cap ends it.
+*/
+struct emu_endless {
+  char *prefix;
+  size_t len;
+};
+
+static ssize_t endless_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  struct emu_endless *e = cls;
+  size_t n = 0;
+  if (pos < e->len) {
+    n = e->len - (size_t)pos;
+    if (n > max) n = max;
+    memcpy(buf, e->prefix + pos, n);
+  }
+  memset(buf + n, 'a', max - n);
+  return (ssize_t)max;
+}
+
+static void endless_free(void *cls) {
+  struct emu_endless *e = cls;
+  free(e->prefix);
+  free(e);
+}
+
+static struct MHD_Response *aux_endless_response(lua_State *L, int action) {
+  size_t len;
+  lua_getfield(L, action, "endless");
+  const char *prefix = lua_tolstring(L, -1, &len);
+  struct emu_endless *e = calloc(1, sizeof *e);
+  if (e == NULL || (e->prefix = malloc(len + 1)) == NULL) {
+    free(e);
+    lua_pop(L, 1);
+    return NULL;
+  }
+  memcpy(e->prefix, prefix ? prefix : "", prefix ? len : 0);
+  e->len = prefix ? len : 0;
+  lua_pop(L, 1);
+  struct MHD_Response *resp =
+      MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, endless_read, e, endless_free);
+  if (resp == NULL) endless_free(e);
+  return resp;
+}
+
+/*
 ** Turn Lua's (status, headers, body, logline, fault) into an MHD response and
 ** write the log line. Content-Length is MHD's to set; a Lua one is dropped.
 ** A fault {close = true} drops the connection instead of answering; one with
@@ -367,7 +415,11 @@ static enum MHD_Result aux_respond(struct emu_server *s,
       aux_log(s, lua_tostring(L, base + 4));
       return MHD_NO; /* MHD closes the connection: the client gets no answer */
     }
-    resp = aux_cut_response(s, conn, action, body, blen);
+    lua_getfield(L, action, "endless");
+    int endless = lua_isstring(L, -1);
+    lua_pop(L, 1);
+    resp = endless ? aux_endless_response(L, action)
+                   : aux_cut_response(s, conn, action, body, blen);
   } else {
     resp = MHD_create_response_from_buffer(blen, (void *)body, MHD_RESPMEM_MUST_COPY);
   }
@@ -564,6 +616,56 @@ static int aux_config(struct emu_server *s, const char *key, char *buf, size_t s
   return present;
 }
 
+/* A whole PEM file as a NUL-terminated string (MHD takes them from memory). */
+static char *aux_slurp(const char *flag, const char *path) {
+  FILE *f = fopen(path, "rb");
+  char *data = NULL;
+  size_t len = 0, cap = 0, n;
+  if (f == NULL) {
+    fprintf(stderr, "firefly-emulator: %s %s: %s\n", flag, path, strerror(errno));
+    return NULL;
+  }
+  do {
+    if (cap - len < 4096) {
+      char *nd = realloc(data, cap + 65536);
+      if (nd == NULL) {
+        fprintf(stderr, "firefly-emulator: %s %s: out of memory\n", flag, path);
+        free(data);
+        fclose(f);
+        return NULL;
+      }
+      data = nd;
+      cap += 65536;
+    }
+    n = fread(data + len, 1, cap - len - 1, f);
+    len += n;
+  } while (n > 0 && len < ((size_t)1 << 20));
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) {
+    fprintf(stderr, "firefly-emulator: %s %s: read error\n", flag, path);
+    free(data);
+    return NULL;
+  }
+  data[len] = '\0';
+  return data;
+}
+
+/* --tls-cert and --tls-key: load both, or say why HTTPS cannot be served. */
+static int aux_load_tls(struct emu_server *s) {
+  char cert[4096], key[4096];
+  if (!aux_config(s, "tls_cert", cert, sizeof cert)) return 0;
+  aux_config(s, "tls_key", key, sizeof key);
+  if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+    fprintf(stderr, "firefly-emulator: --tls-cert: this libmicrohttpd was built without TLS support\n");
+    return -1;
+  }
+  s->tls_cert = aux_slurp("--tls-cert", cert);
+  if (s->tls_cert == NULL) return -1;
+  s->tls_key = aux_slurp("--tls-key", key);
+  return s->tls_key == NULL ? -1 : 0;
+}
+
 static int aux_start(struct emu_server *s, const char *host, const char *port) {
   struct addrinfo hints, *ai = NULL;
   memset(&hints, 0, sizeof hints);
@@ -578,8 +680,17 @@ static int aux_start(struct emu_server *s, const char *host, const char *port) {
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                    MHD_ALLOW_SUSPEND_RESUME;
   if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
+  /* The TLS options go through an array: MHD refuses them on a plain daemon. */
+  struct MHD_OptionItem tls[] = {
+    {MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key},
+    {MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert},
+    {MHD_OPTION_END, 0, NULL},
+  };
+  if (s->tls_cert != NULL) flags |= MHD_USE_TLS;
+  else tls[0].option = MHD_OPTION_END;
   s->daemon = MHD_start_daemon(
       flags, 0, NULL, NULL, emu_access, s,
+      MHD_OPTION_ARRAY, tls,
       MHD_OPTION_SOCK_ADDR, ai->ai_addr,
       MHD_OPTION_CONNECTION_LIMIT, (unsigned)EMU_MAX_CONNECTIONS,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)EMU_CONNECTION_TIMEOUT,
@@ -597,10 +708,11 @@ static int aux_start(struct emu_server *s, const char *host, const char *port) {
 
   /* Tell Lua where it listens (the default --public-url), then tell the world. */
   lua_State *L = s->L;
+  const char *scheme = s->tls_cert != NULL ? "https" : "http";
   if (family == AF_INET6)
-    lua_pushfstring(L, "http://[%s]:%d", host, (int)bound);
+    lua_pushfstring(L, "%s://[%s]:%d", scheme, host, (int)bound);
   else
-    lua_pushfstring(L, "http://%s:%d", host, (int)bound);
+    lua_pushfstring(L, "%s://%s:%d", scheme, host, (int)bound);
   const char *url = lua_tostring(L, -1);
   aux_method(s, "listening");
   lua_pushvalue(L, -3);
@@ -666,7 +778,7 @@ int main(int argc, char **argv) {
   if (!aux_config(&s, "port", port, sizeof port)) snprintf(port, sizeof port, "0");
   s.faults = aux_config(&s, "faults", spec, sizeof spec) ||
              aux_config(&s, "faults_script", spec, sizeof spec);
-  if (aux_start(&s, host, port) != 0) goto done;
+  if (aux_load_tls(&s) != 0 || aux_start(&s, host, port) != 0) goto done;
   /* Wake now and then to end stalled responses; signals are let in only here. */
   while (!emu_signalled) {
     struct timespec tick = {0, 50 * 1000 * 1000};
@@ -681,6 +793,8 @@ done:
     MHD_stop_daemon(s.daemon);
   }
   if (s.log != NULL) fclose(s.log);
+  free(s.tls_cert);
+  free(s.tls_key);
   lua_close(s.L);
   pthread_mutex_destroy(&s.lock);
   return status;

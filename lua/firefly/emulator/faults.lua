@@ -33,6 +33,8 @@ faults.KINDS = {
     help = "promise more bytes (Content-Length) than are sent, then close" },
   badjson = { where = "any", stage = "after",
     help = "a JSON answer cut in half: its status is kept, its body is not JSON" },
+  endless = { where = "any", stage = "after",
+    help = "a JSON answer that never ends: {\"status\":\"running\",\"padding\":\"aaaa... streamed forever" },
   job_failed = { where = "submit", stage = "after",
     help = "the job is accepted, then fails with error_code runtime_error" },
   job_timeout = { where = "submit", stage = "after",
@@ -41,6 +43,8 @@ faults.KINDS = {
     help = "the job is accepted and stays running, progress stops at 50" },
   expired = { where = "output", stage = "before",
     help = "the output URL answers 403 'Request has expired' (S3's XML)" },
+  redirect = { where = "output", stage = "before",
+    help = "the output URL answers 302 to the same URL on the other host name (127.0.0.1 <-> localhost)" },
   ims_down = { where = "ims", stage = "before",
     help = "the token endpoint answers 503" },
   ["401"] = { where = "gateway", stage = "before",
@@ -208,6 +212,22 @@ function faults.decide(app, ctx, method, path)
   return kind
 end
 
+-- The request's own URL on the other name of the loopback host: a redirect
+-- that crosses hosts while the same emulator serves the final URL.
+local function other_host_url(app, req)
+  local host = req.headers["host"] or ""
+  local name, port = host:match("^(.-)(:%d+)$")
+  name, port = name or host, port or ""
+  local other = name == "localhost" and "127.0.0.1" or "localhost"
+  local query = {}
+  for k, v in pairs(req.query) do
+    query[#query + 1] = util.url_escape(k) .. "=" .. util.url_escape(v)
+  end
+  table.sort(query)
+  local scheme = (app.url or "http:"):match("^(%a+):")
+  return scheme .. "://" .. other .. port .. req.path .. (#query > 0 and "?" .. table.concat(query, "&") or "")
+end
+
 local function http_date(t)
   return os.date("!%a, %d %b %Y %H:%M:%S GMT", math.floor(t))
 end
@@ -259,6 +279,10 @@ function faults.before(app, ctx, req)
       { "Expires", util.iso_date(now - 1) },
       { "ServerTime", util.iso_date(now) } })
   end
+  if kind == "redirect" then
+    return { status = 302, headers = { ["Location"] = other_host_url(app, req),
+      ["Content-Type"] = "text/plain" }, body = "" }
+  end
   return nil
 end
 
@@ -271,8 +295,9 @@ local JOB_ENDINGS = {
 }
 
 -- After the handler: changes the response in place and returns what main.c
--- must do with the connection: nil (answer), {close = true}, or
--- {cut = bytes, length = bytes promised, stall = seconds}.
+-- must do with the connection: nil (answer), {close = true},
+-- {cut = bytes, length = bytes promised, stall = seconds}, or
+-- {endless = prefix} (the prefix, then "a" for as long as the client reads).
 function faults.after(app, ctx, req, res)
   local kind = ctx.fault
   if kind == nil or stage_of(kind) ~= "after" then return nil end
@@ -290,6 +315,9 @@ function faults.after(app, ctx, req, res)
     end
     res.body = body:sub(1, #body // 2)
     return nil
+  elseif kind == "endless" then
+    res.headers["Content-Type"] = "application/json"
+    return { endless = '{"status":"running","padding":"' }
   elseif kind == "reset_after_accept" or #body == 0 then
     return { close = true } -- an empty body cannot be cut: the connection just closes
   elseif kind == "reset" then

@@ -11,6 +11,10 @@ flags.list = {
     help = "base URL put into statusUrl, cancelUrl and output URLs (default: the listening URL)" },
   { name = "output-url", kind = "string", arg = "URL",
     help = "base URL put into output URLs only, e.g. to bypass a proxy in front of the API (default: --public-url)" },
+  { name = "tls-cert", kind = "string", arg = "FILE",
+    help = "serve HTTPS with this PEM certificate (needs --tls-key)" },
+  { name = "tls-key", kind = "string", arg = "FILE",
+    help = "the PEM private key of --tls-cert" },
   { name = "client-id", kind = "string", default = "emulator-client-id", arg = "ID",
     help = "the one client id (and x-api-key) accepted" },
   { name = "client-secret", kind = "string", default = "emulator-client-secret", arg = "SECRET",
@@ -75,6 +79,9 @@ function flags.parse(args)
     cfg[(name:gsub("-", "_"))] = value
   end
   if cfg.port > 65535 then error("--port must be at most 65535", 0) end
+  if (cfg.tls_cert == nil) ~= (cfg.tls_key == nil) then
+    error("--tls-cert and --tls-key go together", 0)
+  end
   return cfg
 end
 

@@ -124,6 +124,12 @@ function App:handle(req)
   local request_id = req.headers["x-request-id"]
   if request_id == nil or request_id == "" then request_id = util.uuid4() end
   local ctx = {}
+  -- An output request says whether credentials came with it, and to which
+  -- host name, even when a fault answers it (a redirect).
+  if req.path:find("^/outputs/") then
+    ctx.auth_header = req.headers["authorization"] ~= nil or req.headers["x-api-key"] ~= nil
+    ctx.host = req.headers["host"]
+  end
   faults.decide(self, ctx, req.method, req.path)
   local ok, res = true, faults.before(self, ctx, req)
   if res == nil then ok, res = xpcall(dispatch, debug.traceback, self, ctx, req) end
@@ -145,7 +151,7 @@ function App:handle(req)
   end
   local line = util.json({
     time = started, method = req.method, path = req.path, status = res.status,
-    request_id = request_id, job_id = ctx.job_id, auth_header = ctx.auth_header,
+    request_id = request_id, job_id = ctx.job_id, auth_header = ctx.auth_header, host = ctx.host,
     fault = ctx.fault, sha256 = ctx.sha256, body_sha256 = body_sha256,
   })
   return res.status, res.headers, res.body or "", line, action

@@ -73,8 +73,6 @@ end
 
 -- GET /outputs/{id}.png (or .mp4)
 function outputs.serve(app, ctx, req, id, ext)
-  local h = req.headers
-  ctx.auth_header = h["authorization"] ~= nil or h["x-api-key"] ~= nil
   local q = req.query
   local rec = app.outputs[id]
   local path = "/outputs/" .. id .. "." .. (ext or "png")

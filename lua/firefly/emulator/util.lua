@@ -70,6 +70,11 @@ local function unescape(s)
   return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
 end
 
+-- Percent-encodes all but RFC 3986's unreserved characters.
+function util.url_escape(s)
+  return (tostring(s):gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
 -- application/x-www-form-urlencoded -> table (last value wins).
 function util.form_decode(body)
   local t = {}
