@@ -51,12 +51,12 @@ chaos: build
 
 # Every piece of C that reads server-controlled bytes has a target in tests/fuzz.
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS = retry_after url
+FUZZ_TARGETS = retry_after url header
 fuzz: deps
 	@mkdir -p build-fuzz
 	@for t in $(FUZZ_TARGETS); do \
 	  clang -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -Isrc $$(pkg-config --cflags libcurl) \
-	    tests/fuzz/fuzz_$$t.c src/retry.c src/hosts.c -o build-fuzz/fuzz_$$t $$(pkg-config --libs libcurl) -lm || exit 1; \
+	    tests/fuzz/fuzz_$$t.c src/retry.c src/hosts.c src/headers.c -o build-fuzz/fuzz_$$t $$(pkg-config --libs libcurl) -lm || exit 1; \
 	  mkdir -p build-fuzz/corpus_$$t; \
 	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus_$$t tests/fuzz/corpus/$$t \
 	    2>build-fuzz/fuzz_$$t.log || { tail -40 build-fuzz/fuzz_$$t.log; exit 1; }; \

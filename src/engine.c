@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "headers.h"
 
 #define FF_ERRBODY_CAP (64 * 1024) /* a non-2xx body beside a file sink */
 
@@ -279,37 +280,22 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
   return ff_buf_append(&x->response, p, len) ? 0 : len;
 }
 
-static void header_value(char *dst, size_t size, const char *v, size_t len) {
-  while (len > 0 && (*v == ' ' || *v == '\t')) v++, len--;
-  while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ')) len--;
-  if (len >= size) len = size - 1;
-  memcpy(dst, v, len);
-  dst[len] = '\0';
-}
-
 /* Keeps the few response headers the protocol layer needs; C only, no Lua. */
 static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   ff_xfer *x = ud;
   size_t len = size * n;
-  const char *colon;
-  if (len > 5 && memcmp(p, "HTTP/", 5) == 0) {
-    /* A new response (after a redirect or a 100): forget the last one's headers. */
-    const char *sp = memchr(p, ' ', len);
-    x->status = sp ? strtol(sp + 1, NULL, 10) : 0;
-    x->content_type[0] = x->retry_after_raw[0] = '\0';
-    ff_strlcpy(x->request_id, x->sent_request_id, sizeof x->request_id);
-    return len;
+  char value[sizeof x->request_id];
+  switch (ff_header_parse(p, len, &x->status, value, sizeof value)) {
+    case FF_HDR_STATUS:
+      /* A new response (after a redirect or a 100): forget the last one's headers. */
+      x->content_type[0] = x->retry_after_raw[0] = '\0';
+      ff_strlcpy(x->request_id, x->sent_request_id, sizeof x->request_id);
+      break;
+    case FF_HDR_REQUEST_ID: ff_strlcpy(x->request_id, value, sizeof x->request_id); break;
+    case FF_HDR_CONTENT_TYPE: ff_strlcpy(x->content_type, value, sizeof x->content_type); break;
+    case FF_HDR_RETRY_AFTER: ff_strlcpy(x->retry_after_raw, value, sizeof x->retry_after_raw); break;
+    default: break;
   }
-  colon = memchr(p, ':', len);
-  if (colon == NULL) return len;
-#define IS(name) ((size_t)(colon - p) == sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0)
-  if (IS("x-request-id"))
-    header_value(x->request_id, sizeof x->request_id, colon + 1, len - (size_t)(colon + 1 - p));
-  else if (IS("content-type"))
-    header_value(x->content_type, sizeof x->content_type, colon + 1, len - (size_t)(colon + 1 - p));
-  else if (IS("retry-after"))
-    header_value(x->retry_after_raw, sizeof x->retry_after_raw, colon + 1, len - (size_t)(colon + 1 - p));
-#undef IS
   return len;
 }
 
