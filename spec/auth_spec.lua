@@ -7,12 +7,6 @@ local recorder = require("helpers.recorder")
 
 local SIZE = { width = 64, height = 64 }
 
-local function client(emu, extra)
-  local o = { client_id = emu.client_id, client_secret = emu.client_secret,
-              api_url = emu.url, ims_url = emu.url }
-  for k, v in pairs(extra or {}) do o[k] = v end
-  return firefly.new(o)
-end
 
 -- Every string field of err, plus tostring(err), in one string to search.
 local function everything_in(err)
@@ -31,12 +25,7 @@ local function count_status(emu, method, pattern, status)
   return n
 end
 
-local function tmpdir()
-  local p = io.popen("mktemp -d")
-  local d = p:read("*l")
-  p:close()
-  return d
-end
+local tmpdir = helper.tmpdir
 
 local function interpreter()
   return type(jit) == "table" and "luajit" or "lua5.4"
@@ -48,7 +37,7 @@ describe("the IMS token", function()
   teardown(function() emu:stop() end)
 
   it("is fetched once and serves many jobs", function()
-    local ff = client(emu)
+    local ff = emu:client()
     local jobs = {}
     for i = 1, 10 do
       jobs[i] = assert(ff:generate_images({ prompt = "cat " .. i, size = SIZE }, { wait = false }))
@@ -65,7 +54,7 @@ describe("the IMS token", function()
     if not rec then return pending(why) end
     finally(function() rec:stop() end)
     local url = rec.url
-    local ff = client(emu, { ims_url = url .. "/" })
+    local ff = emu:client({ ims_url = url .. "/" })
     assert(ff:generate_images { prompt = "a cat", size = SIZE })
     ff:close()
     local lines = rec:requests()
@@ -91,7 +80,7 @@ describe("an expiring token", function()
   teardown(function() emu:stop() end)
 
   it("is renewed before it is used past its lifetime", function()
-    local ff = client(emu)
+    local ff = emu:client()
     -- Four jobs one after another: about four seconds, two token lifetimes.
     for i = 1, 4 do assert(ff:generate_images { prompt = "dog " .. i, size = SIZE }) end
     ff:close()
@@ -108,7 +97,7 @@ describe("a revoked token", function()
   teardown(function() emu:stop() end)
 
   it("is refreshed once and the request retried", function()
-    local ff = client(emu)
+    local ff = emu:client()
     assert(ff:generate_images { prompt = "first", size = SIZE })
     emu:revoke_tokens()
     local before = #emu:log()
@@ -135,7 +124,7 @@ describe("wrong credentials", function()
 
   it("give an auth error that says so and holds no secret", function()
     local secret = "not-the-secret-xyzzy-42"
-    local ff = client(emu, { client_secret = secret })
+    local ff = emu:client({ client_secret = secret })
     local r, err = ff:generate_images { prompt = "a cat", size = SIZE }
     ff:close()
     assert.is_nil(r)
@@ -182,7 +171,7 @@ describe("secrets", function()
   teardown(function() emu:stop() end)
 
   it("never appear in an error, its tostring, or the emulator's log", function()
-    local ff = client(emu)
+    local ff = emu:client()
     local seen = {}
     local function keep(r, err)
       if err then seen[#seen + 1] = everything_in(err) end
@@ -198,7 +187,7 @@ describe("secrets", function()
     emu:revoke_tokens()
     keep(ff:generate_images { prompt = "[emulator:fail] again", size = SIZE })
     ff:close()
-    local bad = client(emu, { client_secret = "wrong-" .. emu.client_secret })
+    local bad = emu:client({ client_secret = "wrong-" .. emu.client_secret })
     keep(bad:generate_images { prompt = "a cat", size = SIZE })
     bad:close()
     assert.are.equal(7, #seen)
@@ -217,7 +206,7 @@ describe("secrets", function()
   end)
 
   it("do not go to output URLs: no API key and no token on /outputs/", function()
-    local ff = client(emu)
+    local ff = emu:client()
     local r = assert(ff:generate_images { prompt = "a cat", numVariations = 2, size = SIZE })
     assert.is_string(assert(r.outputs[1]:bytes()))
     local path = os.tmpname()

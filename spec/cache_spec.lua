@@ -6,12 +6,7 @@ local cache = require "firefly.cache"
 
 local SIZE = { width = 16, height = 16 }
 
-local function tmpdir()
-  local p = io.popen("mktemp -d")
-  local d = p:read("*l")
-  p:close()
-  return d
-end
+local tmpdir = helper.tmpdir
 
 describe("cache", function()
   local emu, dir

@@ -31,8 +31,7 @@ describe("concurrency", function()
 
   before_each(function()
     emu = helper.start { job_seconds = 1 }
-    ff = firefly.new { client_id = emu.client_id, client_secret = emu.client_secret,
-                       api_url = emu.url, ims_url = emu.url }
+    ff = emu:client()
   end)
 
   after_each(function()

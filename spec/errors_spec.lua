@@ -7,12 +7,6 @@ local firefly = require("firefly")
 local SIZE = { width = 64, height = 64 }
 local S3 = "https://my-bucket.s3.amazonaws.com/in.jpg?X-Amz-Signature=abc"
 
-local function client(emu, extra)
-  local o = { client_id = emu.client_id, client_secret = emu.client_secret,
-              api_url = emu.url, ims_url = emu.url }
-  for k, v in pairs(extra or {}) do o[k] = v end
-  return firefly.new(o)
-end
 
 local function raises(pattern, fn)
   local ok, msg = pcall(fn)
@@ -20,26 +14,15 @@ local function raises(pattern, fn)
   assert.matches(pattern, tostring(msg))
 end
 
-local function tmpdir()
-  local p = io.popen("mktemp -d")
-  local d = p:read("*l")
-  p:close()
-  return d
-end
+local tmpdir = helper.tmpdir
 
-local function ls(dir)
-  local p = io.popen("ls -A '" .. dir .. "'")
-  local names = {}
-  for name in p:lines() do names[#names + 1] = name end
-  p:close()
-  return names
-end
+local ls = helper.ls
 
 describe("misuse", function()
   local emu, ff
   setup(function()
     emu = helper.start { job_seconds = 0.3 }
-    ff = client(emu)
+    ff = emu:client()
   end)
   teardown(function()
     ff:close()
@@ -53,7 +36,7 @@ describe("misuse", function()
 
   it("raises on an unknown option, naming it", function()
     raises("unknown option 'wiat'", function() ff:generate_images({ prompt = "a cat" }, { wiat = false }) end)
-    raises("unknown option 'colour'", function() client(emu, { colour = "red" }) end)
+    raises("unknown option 'colour'", function() emu:client({ colour = "red" }) end)
   end)
 
   it("raises on an option of the wrong type, naming it and the type wanted", function()
@@ -61,7 +44,7 @@ describe("misuse", function()
       function() ff:generate_images({ prompt = "a cat" }, { timeout = "10" }) end)
     raises("option 'on_progress' must be a function",
       function() ff:generate_images({ prompt = "a cat" }, { on_progress = true }) end)
-    raises("option 'max_retries' must be a number", function() client(emu, { max_retries = "3" }) end)
+    raises("option 'max_retries' must be a number", function() emu:client({ max_retries = "3" }) end)
   end)
 
   it("raises from firefly.new with no credentials, naming the environment variables", function()
@@ -75,7 +58,7 @@ describe("misuse", function()
   end)
 
   it("raises 'closed' when a closed client is used", function()
-    local c = client(emu)
+    local c = emu:client()
     c:close()
     c:close() -- closing twice is fine
     raises("closed", function() c:generate_images { prompt = "a cat", size = SIZE } end)
@@ -92,7 +75,7 @@ describe("a bad body", function()
   local emu, ff
   setup(function()
     emu = helper.start { job_seconds = 0.3 }
-    ff = client(emu)
+    ff = emu:client()
   end)
   teardown(function()
     ff:close()
@@ -181,7 +164,7 @@ describe("an unreachable API host", function()
 
   it("gives a transport error after the retries, saying how many attempts were made", function()
     -- Port 1 on the loopback: nothing listens there, so every connection is refused.
-    local ff = client(emu, { api_url = "http://127.0.0.1:1", max_retries = 1 })
+    local ff = emu:client({ api_url = "http://127.0.0.1:1", max_retries = 1 })
     finally(function() ff:close() end)
     local r, err = ff:generate_images { prompt = "a cat", size = SIZE }
     assert.is_nil(r)
@@ -196,7 +179,7 @@ describe("an expired output URL", function()
   local emu, ff, out, dir
   setup(function()
     emu = helper.start { job_seconds = 0.3, extra = { ["url-seconds"] = 1 } }
-    ff = client(emu)
+    ff = emu:client()
     local r = assert(ff:generate_images { prompt = "a cat", size = SIZE })
     out = r.outputs[1]
     helper.sleep(2)
@@ -244,7 +227,7 @@ describe("tostring(err)", function()
   local emu, ff
   setup(function()
     emu = helper.start { job_seconds = 0.3 }
-    ff = client(emu)
+    ff = emu:client()
   end)
   teardown(function()
     ff:close()

@@ -14,11 +14,11 @@ local function start(script, extra)
   return helper.start { job_seconds = 0.3, extra = flags }
 end
 
+-- Quick polls, so fault scenarios play out in a fraction of a second.
 local function client(emu, extra)
-  local o = { client_id = emu.client_id, client_secret = emu.client_secret,
-              api_url = emu.url, ims_url = emu.url, poll_interval = 0.1, poll_max = 0.3 }
+  local o = { poll_interval = 0.1, poll_max = 0.3 }
   for k, v in pairs(extra or {}) do o[k] = v end
-  return firefly.new(o)
+  return emu:client(o)
 end
 
 local function generate(ff, opts)
@@ -52,20 +52,9 @@ local function faults_of(list)
   return table.concat(out, ",")
 end
 
-local function tmpdir()
-  local p = io.popen("mktemp -d")
-  local d = p:read("*l")
-  p:close()
-  return d
-end
+local tmpdir = helper.tmpdir
 
-local function ls(dir)
-  local p = io.popen("ls -A '" .. dir .. "'")
-  local names = {}
-  for name in p:lines() do names[#names + 1] = name end
-  p:close()
-  return names
-end
+local ls = helper.ls
 
 local function sha256(path)
   local p = io.popen("sha256sum '" .. path .. "'")

@@ -1,7 +1,6 @@
 -- generate_images end to end: a prompt in, saved images out, against a real
 -- emulator process over real sockets.
 local helper = require "helpers.emulator"
-local firefly = require "firefly"
 
 local function png_size(bytes)
   assert(bytes:sub(1, 8) == "\137PNG\r\n\26\n", "not a PNG")
@@ -12,23 +11,13 @@ local function png_size(bytes)
   return u32(17), u32(21)
 end
 
-local function list_dir(dir)
-  local names, p = {}, io.popen("ls -A '" .. dir .. "'")
-  for name in p:lines() do names[#names + 1] = name end
-  p:close()
-  return names
-end
-
 describe("generate_images", function()
   local emu, ff, dir
 
   setup(function()
     emu = helper.start { job_seconds = 0.5 }
-    ff = firefly.new { client_id = emu.client_id, client_secret = emu.client_secret,
-                       api_url = emu.url, ims_url = emu.url }
-    dir = os.tmpname()
-    os.remove(dir)
-    os.execute("mkdir -p '" .. dir .. "'")
+    ff = emu:client()
+    dir = helper.tmpdir()
   end)
 
   teardown(function()
@@ -60,7 +49,7 @@ describe("generate_images", function()
       assert.are.equal(80, w)
       assert.are.equal(48, h)
     end
-    for _, name in ipairs(list_dir(dir)) do assert.is_nil(name:match("%.part%-")) end
+    for _, name in ipairs(helper.ls(dir)) do assert.is_nil(name:match("%.part%-")) end
   end)
 
   it("gives the same bytes for the same seed, and the bytes match the saved file", function()

@@ -3,17 +3,10 @@
 -- a wait with a timeout that leaves the job running.
 local helper = require("helpers.emulator")
 local recorder = require("helpers.recorder")
-local firefly = require("firefly")
 
 local SIZE = { width = 64, height = 64 }
 local JOB_ID = "^urn:ff:jobs:[%w]+:[%x%-]+$"
 
-local function client(emu, extra)
-  local o = { client_id = emu.client_id, client_secret = emu.client_secret,
-              api_url = emu.url, ims_url = emu.url }
-  for k, v in pairs(extra or {}) do o[k] = v end
-  return firefly.new(o)
-end
 
 -- Steps the client until nothing is in flight (a cancel sent at a deadline,
 -- say), so the emulator's log holds every request the client meant to make.
@@ -36,7 +29,7 @@ describe("a job submitted with wait = false", function()
   local emu, ff
   setup(function()
     emu = helper.start { job_seconds = 0.5 }
-    ff = client(emu)
+    ff = emu:client()
   end)
   teardown(function()
     ff:close()
@@ -71,7 +64,7 @@ describe("on_progress", function()
   local emu, ff
   setup(function()
     emu = helper.start { job_seconds = 3 }
-    ff = client(emu)
+    ff = emu:client()
   end)
   teardown(function()
     ff:close()
@@ -108,7 +101,7 @@ describe("opts.model_version", function()
     local rec, why = recorder.start(emu.url)
     if not rec then return pending(why) end
     finally(function() rec:stop() end)
-    local ff = client(emu, { api_url = rec.url })
+    local ff = emu:client({ api_url = rec.url })
     assert(ff:generate_images({ prompt = "a cat", size = SIZE }, { model_version = "image4_standard" }))
     assert(ff:generate_images({ prompt = "a dog", size = SIZE }))
     ff:close()
@@ -126,7 +119,7 @@ describe("a job that fails on the server", function()
   local emu, ff
   setup(function()
     emu = helper.start { job_seconds = 0.3 }
-    ff = client(emu)
+    ff = emu:client()
   end)
   teardown(function()
     ff:close()
@@ -157,7 +150,7 @@ describe("job:cancel()", function()
   local emu, ff
   setup(function()
     emu = helper.start { job_seconds = 5 }
-    ff = client(emu)
+    ff = emu:client()
   end)
   teardown(function()
     ff:close()
@@ -188,7 +181,7 @@ describe("a job's deadline", function()
   local emu, ff
   setup(function()
     emu = helper.start { job_seconds = 0.5 }
-    ff = client(emu)
+    ff = emu:client()
   end)
   teardown(function()
     ff:close()
@@ -214,7 +207,7 @@ describe("ff:job()", function()
   local emu, ff
   setup(function()
     emu = helper.start { job_seconds = 0.5 }
-    ff = client(emu)
+    ff = emu:client()
   end)
   teardown(function()
     ff:close()
@@ -248,7 +241,7 @@ describe("ff:job()", function()
 
   it("works from a second client that never saw the submit", function()
     local job = submitted()
-    local other = client(emu)
+    local other = emu:client()
     finally(function() other:close() end)
     local r = assert(other:job(job.id))
     assert.are.equal(2, #r.outputs)
@@ -274,7 +267,7 @@ describe("job:wait(timeout)", function()
   local emu, ff
   setup(function()
     emu = helper.start { job_seconds = 2 }
-    ff = client(emu)
+    ff = emu:client()
   end)
   teardown(function()
     ff:close()

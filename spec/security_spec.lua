@@ -6,11 +6,11 @@ local firefly = require("firefly")
 
 local SIZE = { width = 64, height = 64 }
 
+-- Quick polls, so fault scenarios play out in a fraction of a second.
 local function client(emu, extra)
-  local o = { client_id = emu.client_id, client_secret = emu.client_secret,
-              api_url = emu.url, ims_url = emu.url, poll_interval = 0.1, poll_max = 0.3 }
+  local o = { poll_interval = 0.1, poll_max = 0.3 }
   for k, v in pairs(extra or {}) do o[k] = v end
-  return firefly.new(o)
+  return emu:client(o)
 end
 
 local function generate(ff)

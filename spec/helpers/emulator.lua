@@ -193,4 +193,28 @@ function Emulator:stop()
   for _, ext in ipairs({ "", ".out", ".err", ".pid", ".log" }) do os.remove(self.base .. ext) end
 end
 
+-- A firefly client pointed at this emulator; extra adds or overrides options.
+function Emulator:client(extra)
+  local o = { client_id = self.client_id, client_secret = self.client_secret,
+              api_url = self.url, ims_url = self.url }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return require("firefly").new(o)
+end
+
+-- A fresh temporary directory, and the names in a directory.
+function M.tmpdir()
+  local p = io.popen("mktemp -d")
+  local d = p:read("*l")
+  p:close()
+  return d
+end
+
+function M.ls(dir)
+  local p = io.popen("ls -A '" .. dir .. "'")
+  local names = {}
+  for name in p:lines() do names[#names + 1] = name end
+  p:close()
+  return names
+end
+
 return M
