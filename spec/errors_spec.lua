@@ -20,14 +20,8 @@ local ls = helper.ls
 
 describe("misuse", function()
   local emu, ff
-  setup(function()
-    emu = helper.start { job_seconds = 0.3 }
-    ff = emu:client()
-  end)
-  teardown(function()
-    ff:close()
-    emu:stop()
-  end)
+  setup(function() emu, ff = helper.serve { job_seconds = 0.3 } end)
+  teardown(function() helper.close(emu, ff) end)
 
   it("raises when the body is not a table", function()
     raises("body must be a table", function() ff:generate_images("a cat") end)
@@ -73,14 +67,8 @@ end)
 
 describe("a bad body", function()
   local emu, ff
-  setup(function()
-    emu = helper.start { job_seconds = 0.3 }
-    ff = emu:client()
-  end)
-  teardown(function()
-    ff:close()
-    emu:stop()
-  end)
+  setup(function() emu, ff = helper.serve { job_seconds = 0.3 } end)
+  teardown(function() helper.close(emu, ff) end)
 
   local function body(fields)
     local b = { prompt = "a cat", size = SIZE }
@@ -225,14 +213,8 @@ end)
 
 describe("tostring(err)", function()
   local emu, ff
-  setup(function()
-    emu = helper.start { job_seconds = 0.3 }
-    ff = emu:client()
-  end)
-  teardown(function()
-    ff:close()
-    emu:stop()
-  end)
+  setup(function() emu, ff = helper.serve { job_seconds = 0.3 } end)
+  teardown(function() helper.close(emu, ff) end)
 
   it("reads as kind, message, code, job and request id on one line", function()
     local _, err = ff:generate_images { prompt = "[emulator:fail] a cat", size = SIZE }

@@ -27,14 +27,8 @@ end
 
 describe("a job submitted with wait = false", function()
   local emu, ff
-  setup(function()
-    emu = helper.start { job_seconds = 0.5 }
-    ff = emu:client()
-  end)
-  teardown(function()
-    ff:close()
-    emu:stop()
-  end)
+  setup(function() emu, ff = helper.serve { job_seconds = 0.5 } end)
+  teardown(function() helper.close(emu, ff) end)
 
   it("comes back at once with its id and status, and job:wait() gives the result", function()
     local job = assert(ff:generate_images({ prompt = "a cat", size = SIZE }, { wait = false }))
@@ -62,14 +56,8 @@ end)
 
 describe("on_progress", function()
   local emu, ff
-  setup(function()
-    emu = helper.start { job_seconds = 3 }
-    ff = emu:client()
-  end)
-  teardown(function()
-    ff:close()
-    emu:stop()
-  end)
+  setup(function() emu, ff = helper.serve { job_seconds = 3 } end)
+  teardown(function() helper.close(emu, ff) end)
 
   it("is called with the job as its status and progress rise", function()
     local seen = {}
@@ -117,14 +105,8 @@ end)
 
 describe("a job that fails on the server", function()
   local emu, ff
-  setup(function()
-    emu = helper.start { job_seconds = 0.3 }
-    ff = emu:client()
-  end)
-  teardown(function()
-    ff:close()
-    emu:stop()
-  end)
+  setup(function() emu, ff = helper.serve { job_seconds = 0.3 } end)
+  teardown(function() helper.close(emu, ff) end)
 
   it("returns a job_failed error with Adobe's code, the job id and a request id", function()
     local r, err = ff:generate_images { prompt = "[emulator:fail] a cat", size = SIZE }
@@ -148,14 +130,8 @@ end)
 
 describe("job:cancel()", function()
   local emu, ff
-  setup(function()
-    emu = helper.start { job_seconds = 5 }
-    ff = emu:client()
-  end)
-  teardown(function()
-    ff:close()
-    emu:stop()
-  end)
+  setup(function() emu, ff = helper.serve { job_seconds = 5 } end)
+  teardown(function() helper.close(emu, ff) end)
 
   it("ends a running job as canceled with one PUT to its cancelUrl", function()
     local job = assert(ff:generate_images({ prompt = "a cat", size = SIZE }, { wait = false }))
@@ -179,14 +155,8 @@ end)
 
 describe("a job's deadline", function()
   local emu, ff
-  setup(function()
-    emu = helper.start { job_seconds = 0.5 }
-    ff = emu:client()
-  end)
-  teardown(function()
-    ff:close()
-    emu:stop()
-  end)
+  setup(function() emu, ff = helper.serve { job_seconds = 0.5 } end)
+  teardown(function() helper.close(emu, ff) end)
 
   it("returns a timeout error with the job id and cancels the job on the server", function()
     local r, err = ff:generate_images({ prompt = "[emulator:stuck] a cat", size = SIZE }, { timeout = 1.5 })
@@ -205,14 +175,8 @@ end)
 
 describe("ff:job()", function()
   local emu, ff
-  setup(function()
-    emu = helper.start { job_seconds = 0.5 }
-    ff = emu:client()
-  end)
-  teardown(function()
-    ff:close()
-    emu:stop()
-  end)
+  setup(function() emu, ff = helper.serve { job_seconds = 0.5 } end)
+  teardown(function() helper.close(emu, ff) end)
 
   local function submitted()
     local job = assert(ff:generate_images({ prompt = "a cat", numVariations = 2, size = SIZE }, { wait = false }))
@@ -265,14 +229,8 @@ end)
 
 describe("job:wait(timeout)", function()
   local emu, ff
-  setup(function()
-    emu = helper.start { job_seconds = 2 }
-    ff = emu:client()
-  end)
-  teardown(function()
-    ff:close()
-    emu:stop()
-  end)
+  setup(function() emu, ff = helper.serve { job_seconds = 2 } end)
+  teardown(function() helper.close(emu, ff) end)
 
   it("returns a timeout error when the job is not done, and the job goes on to finish", function()
     local job = assert(ff:generate_images({ prompt = "a cat", size = SIZE }, { wait = false }))

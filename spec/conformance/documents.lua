@@ -142,11 +142,7 @@ function M.run_document(doc)
   emu:stop()
   os.remove(prism.logfile)
   os.remove(tmp)
-  report.ok = true
-  for _, c in ipairs(report.checks) do
-    if not c.ok then report.ok = false end
-  end
-  return report
+  return driver.verdict(report)
 end
 
 function M.format(report)

@@ -173,6 +173,15 @@ local function check(report, ok, what, detail)
   return ok
 end
 
+-- A report passes when every one of its checks did.
+function M.verdict(report)
+  report.ok = true
+  for _, c in ipairs(report.checks) do
+    if not c.ok then report.ok = false end
+  end
+  return report
+end
+
 local function client_scenarios(ff, report, outdir, upload_id)
   -- Every body, polled to success; the first output of each is downloaded.
   for _, case in ipairs(with_upload_id(M.BODIES, upload_id)) do
@@ -368,11 +377,7 @@ function M.run(opts)
   os.execute("rm -rf " .. quote(outdir))
   os.remove(tmp)
 
-  report.ok = true
-  for _, c in ipairs(report.checks) do
-    if not c.ok then report.ok = false end
-  end
-  return report
+  return M.verdict(report)
 end
 
 -- Text for a person: the failures first, then the counts.

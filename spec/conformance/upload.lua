@@ -24,6 +24,7 @@ local helper = require "helpers.emulator"
 local recorder = require "helpers.recorder"
 local firefly = require "firefly"
 local openapi = require "firefly.openapi"
+local driver = require "conformance.driver"
 
 local M = {}
 local HERE = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec/conformance")
@@ -189,11 +190,7 @@ function M.run()
   if not ok then check(false, "upload check ran to the end", err) end
   rec:stop()
   emu:stop()
-  report.ok = true
-  for _, c in ipairs(report.checks) do
-    if not c.ok then report.ok = false end
-  end
-  return report
+  return driver.verdict(report)
 end
 
 return M

@@ -201,6 +201,19 @@ function Emulator:client(extra)
   return require("firefly").new(o)
 end
 
+-- A spec's usual pair: an emulator and a client pointed at it, and their end.
+--   setup(function() emu, ff = helper.serve { job_seconds = 0.3 } end)
+--   teardown(function() helper.close(emu, ff) end)
+function M.serve(opts, client_opts)
+  local emu = M.start(opts)
+  return emu, emu:client(client_opts)
+end
+
+function M.close(emu, ff)
+  if ff then ff:close() end
+  if emu then emu:stop() end
+end
+
 -- A fresh temporary directory, and the names in a directory.
 function M.tmpdir()
   local p = io.popen("mktemp -d")
