@@ -128,7 +128,7 @@ local function run(i)
     outcome[i] = "save:" .. serr.kind
     return nil, serr
   end
-  outcome[i], paths[i], urls[i] = "ok", path, r.outputs[1]:url()
+  outcome[i], paths[i], urls[i] = "ok", path, r.outputs[1].url
   return true
 end
 

@@ -469,9 +469,11 @@ describe("the other operations", function()
       "value_error.list.max_items", "ensure this value has at most 1 items")
   end)
 
-  it("accept a video keyframe given by creativeCloudFileId", function()
-    assert_valid("generate_video", { prompt = "x", image = { conditions = {
-      { source = { creativeCloudFileId = "abc" }, placement = { position = 0.5 } } } } })
+  -- The 2026 document's PublicBinaryInputV3 has uploadId and url only (the 2025 video file had creativeCloudFileId).
+  it("refuse a video keyframe given by creativeCloudFileId, which the current document dropped", function()
+    assert_refused("generate_video", { prompt = "x", image = { conditions = {
+      { source = { creativeCloudFileId = "abc" }, placement = { position = 0.5 } } } } }, nil,
+      "body.image.conditions.0.source", "value_error.source")
   end)
 
   it("refuse a video keyframe position above 1", function()
@@ -491,9 +493,13 @@ describe("the operation table", function()
       fill_image = { "FillImageRequestV3", false },
       generate_object_composite = { "GenerateObjectCompositeRequestV3", false },
       generate_video = { "GenerateVideoRequestV3", true },
+      generate_images_v5 = { "ImageGenerateRequestV3", true },
+      upscale_image = { "PreciseUpsamplerRequestV3", true },
+      precise_composite = { "PreciseCompositeRequest", false },
+      adaptive_composite = { "AdaptiveCompositeRequest", false },
     }
     local names = validate.operations()
-    assert.are.equal(6, #names)
+    assert.are.equal(10, #names)
     for _, name in ipairs(names) do
       local op = validate.operation(name)
       assert.are.equal(expected[name][1], op.schema_name)

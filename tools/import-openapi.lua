@@ -15,6 +15,7 @@ end
 local sources = {
   "stripped/FFApiOpenApi3.json",
   "stripped/custom_models_listing.json",
+  "stripped/firefly-api.json",
   "stripped/generate_object_composite_async_v3.json",
   "stripped/generate_similar_async_v3.json",
   "stripped/generate_video_api.json",

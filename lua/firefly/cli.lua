@@ -3,28 +3,26 @@
 -- failed, 2 usage error, 3 credentials missing or refused.
 
 local fs = require "firefly.fs"
+local operations = require "firefly.operations"
 
 local cli = {}
 
 local EXIT = { ok = 0, failed = 1, usage = 2, auth = 3 }
 cli.EXIT = EXIT
 
-local USAGE = [[
+local USAGE_HEAD = [[
 usage: firefly <command> [options]
 
 commands:
-  generate PROMPT     generate images            (POST /v3/images/generate-async)
-  similar IMAGE       images like IMAGE           (generate-similar-async)
-  expand IMAGE        expand an image             (expand-async)
-  fill IMAGE MASK     fill the masked area        (fill-async)
-  composite IMAGE     place an object in a scene  (generate-object-composite-async)
-  video PROMPT        generate a video            (POST /v3/videos/generate)
-  upload FILE         upload an image, print its id
-  models              list custom models
-  status JOB          a job's status (jobId or statusUrl)
-  cancel JOB          cancel a job
+]]
+
+-- Commands that call no Firefly operation of their own.
+local USAGE_TOOLS = [[
   run SCRIPT.lua      run a Lua pipeline script
   emulator [FLAGS]    run the local Firefly emulator (firefly-emulator --help)
+]]
+
+local USAGE_TAIL = [[
 
 common options:
   -o, --output DIR    where outputs are saved (default .)
@@ -43,6 +41,12 @@ local COMMANDS = {
   expand = { args = { "IMAGE" }, help = "firefly expand IMAGE [--size WxH] [--prompt P] [--seed N] [-o DIR] [--json]" },
   fill = { args = { "IMAGE", "MASK" }, help = "firefly fill IMAGE MASK [--prompt P] [--seed N] [-o DIR] [--json]" },
   composite = { args = { "IMAGE" }, help = "firefly composite IMAGE --prompt P [--size WxH] [--seed N] [-o DIR] [--json]" },
+  ["precise-composite"] = { args = { "BACKGROUND", "MASK", "OBJECT" },
+    help = "firefly precise-composite BACKGROUND MASK OBJECT [-n N] [--seed N] [--blend 0..1] [--media-type T] [-o DIR] [--json]" },
+  ["adaptive-composite"] = { args = { "BACKGROUND", "MASK", "OBJECT" },
+    help = "firefly adaptive-composite BACKGROUND MASK OBJECT [--object-mask M] [-n N] [--seed N] [--harmonization 0..1] "
+      .. "[--shadow-intensity 0..1] [--preserve-background] [--media-type T] [-o DIR] [--json]" },
+  upscale = { args = { "IMAGE" }, help = "firefly upscale IMAGE [--factor 2|3|4|6] [--seed N] [-o DIR] [--json]" },
   video = { args = { "PROMPT" }, help = "firefly video PROMPT [--seed N] [-o DIR] [--json]" },
   upload = { args = { "FILE" }, help = "firefly upload FILE [--json]" },
   models = { args = {}, help = "firefly models [--json]" },
@@ -52,10 +56,33 @@ local COMMANDS = {
   emulator = { args = {}, help = "firefly emulator [FLAGS]   (runs firefly-emulator; see firefly emulator --help)" },
 }
 
+-- The command list of `firefly --help`: one line per registry command with
+-- its paths (operations.lua), then the tools.
+local function usage_text()
+  local lines, at = {}, {}
+  for _, op in ipairs(operations.list) do
+    local spec = op.cli and COMMANDS[op.cli]
+    if spec then
+      if not at[op.cli] then
+        local call = op.cli .. (#spec.args > 0 and " " .. table.concat(spec.args, " ") or "")
+        lines[#lines + 1] = { ("  %-19s %s"):format(call, op.summary), {} }
+        at[op.cli] = lines[#lines]
+      end
+      local paths = at[op.cli][2]
+      paths[#paths + 1] = op.http .. " " .. op.path
+    end
+  end
+  local out = {}
+  for i, l in ipairs(lines) do out[i] = l[1] .. " (" .. table.concat(l[2], ", ") .. ")" end
+  return USAGE_HEAD .. table.concat(out, "\n") .. "\n" .. USAGE_TOOLS .. USAGE_TAIL
+end
+
 local VALUE_FLAGS = { ["-n"] = "n", ["--n"] = "n", ["--size"] = "size", ["--seed"] = "seed", ["-o"] = "output",
   ["--output"] = "output", ["--prompt"] = "prompt", ["--model-version"] = "model_version",
-  ["--timeout"] = "timeout" }
-local BOOL_FLAGS = { ["--json"] = "json", ["-h"] = "help", ["--help"] = "help", ["--wait"] = "wait" }
+  ["--timeout"] = "timeout", ["--factor"] = "factor", ["--blend"] = "blend", ["--object-mask"] = "object_mask",
+  ["--media-type"] = "media_type", ["--harmonization"] = "harmonization", ["--shadow-intensity"] = "shadow_intensity" }
+local BOOL_FLAGS = { ["--json"] = "json", ["-h"] = "help", ["--help"] = "help", ["--wait"] = "wait",
+  ["--preserve-background"] = "preserve_background" }
 
 local function usage_error(io_, msg, cmd)
   io_.err:write("firefly: ", msg, "\n")
@@ -163,6 +190,13 @@ local function image_ref(s)
   return { source = { path = s } }
 end
 
+local function number_flag(o, key, flag)
+  if o[key] == nil then return nil end
+  local n = tonumber(o[key])
+  if not n then return nil, flag .. " must be a number" end
+  return n
+end
+
 -- The body for an operation from the parsed options.
 local function body_for(cmd, o, pos)
   local size, err = size_of(o.size)
@@ -188,12 +222,36 @@ local function body_for(cmd, o, pos)
     b.image, b.mask = image_ref(pos[1]), image_ref(pos[2])
   elseif cmd == "composite" then
     b.image = image_ref(pos[1])
+  elseif cmd == "upscale" then
+    local factor, ferr = number_flag(o, "factor", "--factor")
+    if ferr then return nil, ferr end
+    -- Adobe requires seeds here; without --seed the CLI picks one, as the service would.
+    return { image = image_ref(pos[1]), upscaleFactor = factor, seeds = b.seeds or { math.random(0, 999999) } }
+  elseif cmd == "precise-composite" or cmd == "adaptive-composite" then
+    local c = { background = { image = image_ref(pos[1]), fillAreaMask = image_ref(pos[2]) },
+      object = { image = image_ref(pos[3]) }, numVariations = n, seeds = b.seeds,
+      output = o.media_type and { mediaType = o.media_type } or nil }
+    local keys = cmd == "precise-composite" and { blend = "--blend" }
+      or { harmonization = "--harmonization", shadow_intensity = "--shadow-intensity" }
+    for key, flag in pairs(keys) do
+      local v, verr = number_flag(o, key, flag)
+      if verr then return nil, verr end
+      c[key == "shadow_intensity" and "shadowIntensity" or key] = v
+    end
+    if cmd == "adaptive-composite" then
+      if o.object_mask then c.object.mask = image_ref(o.object_mask) end
+      c.preserveBackground = o.preserve_background
+    end
+    return c
   end
   return b
 end
 
-local METHOD = { generate = "generate_images", similar = "generate_similar_images", expand = "expand_image",
-  fill = "fill_image", composite = "generate_object_composite", video = "generate_video" }
+-- command -> the client method it calls: the first registry entry naming it.
+local METHOD = {}
+for _, op in ipairs(operations.list) do
+  if op.cli and op.body == "json" and op.method and not METHOD[op.cli] then METHOD[op.cli] = op.method end
+end
 
 local function fail(io_, err, opts)
   if opts.json then
@@ -230,8 +288,7 @@ local function run_operation(io_, cmd, o, pos)
   end
   local saved = {}
   for i, out in ipairs(r.outputs) do
-    local media = out.image or out.video or {}
-    local ext = ((media.url or ""):match("^[^?#]*%.(%w+)$") or (out.video and "mp4" or "png")):lower()
+    local ext = ((out.url or ""):match("^[^?#]*%.(%w+)$") or (out.video and "mp4" or "png")):lower()
     local path = dir .. "/" .. cli.safe_name(cmd, r.job_id and r.job_id:match("([^:]+)$") or "", i, out.seed) .. "." .. cli.safe_name(ext)
     local ok, serr = out:save(path)
     if not ok then
@@ -271,7 +328,7 @@ function cli.main(args, io_)
   io_ = io_ or { out = io.stdout, err = io.stderr }
   local cmd = args[1]
   if cmd == nil or cmd == "-h" or cmd == "--help" or cmd == "help" then
-    io_.out:write(USAGE)
+    io_.out:write(usage_text())
     return cmd == nil and EXIT.usage or EXIT.ok
   end
   if cmd == "--version" then io_.out:write(require("firefly")._VERSION, "\n") return EXIT.ok end

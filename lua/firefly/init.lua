@@ -10,6 +10,7 @@ local errors = require "firefly.errors"
 local inputs = require "firefly.inputs"
 local job = require "firefly.job"
 local models = require "firefly.models"
+local operations = require "firefly.operations"
 local options = require "firefly.options"
 local pipeline = require "firefly.pipeline"
 local scheduler = require "firefly.scheduler"
@@ -20,16 +21,6 @@ local firefly = { _VERSION = "firefly 0.1.0", errors = errors }
 
 local Client = {}
 Client.__index = Client
-
--- The generating operations: method name -> Firefly path (API-NOTES §2).
-local OPERATIONS = {
-  generate_images = "/v3/images/generate-async",
-  generate_similar_images = "/v3/images/generate-similar-async",
-  expand_image = "/v3/images/expand-async",
-  fill_image = "/v3/images/fill-async",
-  generate_object_composite = "/v3/images/generate-object-composite-async",
-  generate_video = "/v3/videos/generate",
-}
 
 local CALL_OPTIONS = { model_version = "string", timeout = "number", on_progress = "function", wait = "boolean",
                        cache = "boolean", journal = "boolean", max_retries = "number" }
@@ -163,33 +154,55 @@ local function check_call(method, body, opts)
   return opts
 end
 
-function Client:_submit(op, body, opts)
+-- The one path every generating method takes: check the call, pick the
+-- operation the model version routes to (firefly.operations), resolve
+-- {path = ...} sources, validate, and hand the job to the pipeline.
+function Client:_submit(method, body, opts)
+  opts = check_call(method, body, opts)
   if self._closed then error("attempt to use a closed firefly client", 3) end
+  local op = operations.for_method(method, opts.model_version)
+  local model_version = opts.model_version or op.model_version
   -- {path = ...} image sources become uploads first (lua/firefly/inputs.lua).
-  local resolved, rerr = inputs.resolve(self, op, body, opts)
+  local resolved, rerr = inputs.resolve(self, op.name, body, opts)
   if not resolved then return nil, rerr end
   body = resolved
-  local list = validate.request(op, body, { model_version = opts.model_version })
+  local list = validate.request(op.name, body, { model_version = model_version })
   if list then return nil, errors.validation(list, validate) end
   local ok, json = pcall(cjson.encode, body)
   if not ok then
     return nil, errors.new { kind = "validation", message = "the body cannot be sent as JSON: " .. tostring(json) }
   end
-  return pipeline.submit(self, op, body, opts, function(o)
-    local handle, err = self._core:submit(self._opts.api_url .. OPERATIONS[op], json, o.model_version,
+  return pipeline.submit(self, method, body, opts, function(o)
+    local handle, err = self._core:submit(self._opts.api_url .. op.path, json, o.model_version or op.model_version,
                                           o.timeout or self._opts.timeout,
                                           o.max_retries and math.floor(o.max_retries))
     if not handle then return nil, errors.from_core(err) end
-    log(self, "debug", "%s submitted", op)
-    return self:_track(handle, job.new(self, handle, op, o))
+    log(self, "debug", "%s submitted", op.name)
+    return self:_track(handle, job.new(self, handle, method, o))
   end)
 end
 
-for method in pairs(OPERATIONS) do
-  Client[method] = function(self, body, opts)
-    return self:_submit(method, body, check_call(method, body, opts))
-  end
-end
+-- One method per Firefly operation (DESIGN.md), each a call into _submit; the
+-- path, schema and answer shapes are in lua/firefly/operations.lua.
+
+-- POST /v3/images/generate-async; with model_version = "image5", POST /v4/images/generate-async.
+function Client:generate_images(body, opts) return self:_submit("generate_images", body, opts) end
+-- POST /v3/images/generate-similar-async
+function Client:generate_similar_images(body, opts) return self:_submit("generate_similar_images", body, opts) end
+-- POST /v3/images/expand-async
+function Client:expand_image(body, opts) return self:_submit("expand_image", body, opts) end
+-- POST /v3/images/fill-async
+function Client:fill_image(body, opts) return self:_submit("fill_image", body, opts) end
+-- POST /v3/images/generate-object-composite-async
+function Client:generate_object_composite(body, opts) return self:_submit("generate_object_composite", body, opts) end
+-- POST /v3/images/precise-composite
+function Client:precise_composite(body, opts) return self:_submit("precise_composite", body, opts) end
+-- POST /v3/images/adaptive-composite
+function Client:adaptive_composite(body, opts) return self:_submit("adaptive_composite", body, opts) end
+-- POST /v3/images/upscale (x-model-version precise_upsampler_v1 unless told otherwise)
+function Client:upscale_image(body, opts) return self:_submit("upscale_image", body, opts) end
+-- POST /v3/videos/generate (x-model-version video1_standard unless told otherwise)
+function Client:generate_video(body, opts) return self:_submit("generate_video", body, opts) end
 
 -- Re-attaches to a job submitted earlier, by its jobId (URN or bare) or statusUrl.
 function Client:job(id_or_url, opts)

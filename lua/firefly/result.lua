@@ -1,5 +1,7 @@
 -- Results mirror Adobe's JSON (result.size, result.outputs[i].seed,
 -- result.outputs[i].image.url); each output also knows how to fetch itself.
+-- Whatever the result shape (operations.lua: images, upscale, video), every
+-- output gets `url`, beside Adobe's own fields as they came.
 
 local errors = require "firefly.errors"
 
@@ -42,13 +44,12 @@ end
 local Output = {}
 Output.__index = Output
 
+-- Where an output's file is: image.url (JobResult), video.url (video's
+-- result), presignedUrl (upscale's PreciseUpsamplerResponse).
 local function url_of(out)
-  local media = out.image or out.video
-  return media and media.url
-end
-
-function Output:url()
-  return url_of(self)
+  local media = type(out.image) == "table" and out.image or type(out.video) == "table" and out.video
+  local url = media and media.url or out.presignedUrl
+  return type(url) == "string" and url or nil
 end
 
 -- Adobe's presigned output URLs last an hour; a 403 after that deserves saying so.
@@ -68,7 +69,7 @@ function Output:save(path)
     local ok, err = copy(local_file[self], path)
     if not ok then return nil, err end
   else
-    local url = url_of(self)
+    local url = self.url or url_of(self)
     if not url then return nil, errors.new { kind = "validation", message = "this output has no URL" } end
     local xfer, err = owner[self]:_download(url, path)
     if not xfer then return nil, err end
@@ -88,7 +89,7 @@ function Output:bytes()
     f:close()
     return s
   end
-  local url = url_of(self)
+  local url = self.url or url_of(self)
   if not url then return nil, errors.new { kind = "validation", message = "this output has no URL" } end
   local xfer, err = owner[self]:_download(url, nil)
   if not xfer then return nil, err end
@@ -120,7 +121,10 @@ function result.new(client, data, meta)
   r.outputs = r.outputs or {}
   for _, out in ipairs(r.outputs) do
     owner[out] = client
-    setmetatable(out, Output)
+    if type(out) == "table" then
+      out.url = out.url or url_of(out)
+      setmetatable(out, Output)
+    end
   end
   r.job_id = meta.job_id
   r.request_id = meta.request_id

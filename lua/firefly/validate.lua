@@ -6,8 +6,9 @@
 -- prose; each of those is a small function below naming the API-NOTES section it comes
 -- from. Errors are pydantic-v1 shaped, as in Adobe's `validation_errors`.
 
-local schema = require "firefly.schema"
 local openapi = require "firefly.openapi"
+local operations = require "firefly.operations"
+local schema = require "firefly.schema"
 
 local unpack = table.unpack or unpack
 
@@ -15,34 +16,6 @@ local validate = {
   -- Extra image-URL hosts to accept besides Adobe's allow-list, e.g. "127.0.0.1" or
   -- "*.example.test"; the emulator and tests add theirs. Plain http is fine for them.
   allow_hosts = {},
-}
-
--- One entry per generating method of DESIGN.md: the docs-site async spec and the path
--- whose request body and x-model-version parameter define it.
-local operations = {
-  generate_images           = { document = "image_generation_async_v3",
-                                path = "/v3/images/generate-async" },
-  generate_similar_images   = { document = "generate_similar_async_v3",
-                                path = "/v3/images/generate-similar-async" },
-  expand_image              = { document = "generative_expand_async_v3",
-                                path = "/v3/images/expand-async" },
-  fill_image                = { document = "generative_fill_async_v3",
-                                path = "/v3/images/fill-async" },
-  generate_object_composite = { document = "generate_object_composite_async_v3",
-                                path = "/v3/images/generate-object-composite-async" },
-  generate_video            = { document = "generate_video_api",
-                                path = "/v3/videos/generate" },
-}
-
--- The deprecated sync paths (npm FFApiOpenApi3.json). Only the emulator serves them, so
--- they resolve by name but are not among the client's operations().
-local sync_operations = {
-  generate_images_sync           = { document = "ff_api_open_api3", path = "/v3/images/generate" },
-  generate_similar_images_sync   = { document = "ff_api_open_api3", path = "/v3/images/generate-similar" },
-  expand_image_sync              = { document = "ff_api_open_api3", path = "/v3/images/expand" },
-  fill_image_sync                = { document = "ff_api_open_api3", path = "/v3/images/fill" },
-  generate_object_composite_sync = { document = "ff_api_open_api3",
-                                     path = "/v3/images/generate-object-composite" },
 }
 
 -- Hosts a source `url` may name (API-NOTES §3.1, async specs): pre-signed storage URLs.
@@ -54,13 +27,13 @@ local resolved = {}
 -- x-model-version enum (nil when the path declares none) and its default.
 local function operation(name)
   if resolved[name] then return resolved[name] end
-  local entry = operations[name] or sync_operations[name]
-  if not entry then error("unknown operation '" .. tostring(name) .. "'", 3) end
+  local entry = operations.get(name)
+  if not entry or entry.body ~= "json" then error("unknown operation '" .. tostring(name) .. "'", 3) end
   local doc = openapi[entry.document]
-  local post = doc.paths[entry.path].post
+  local post = doc.paths[entry.path][entry.http:lower()]
   local body = post.requestBody.content["application/json"].schema
   local op = {
-    name = name, document = doc, document_name = entry.document, method = "POST",
+    name = name, entry = entry, document = doc, document_name = entry.document, method = entry.http,
     path = entry.path, body = body, schema_name = body["$ref"] and body["$ref"]:match("[^/]+$"),
   }
   for _, p in ipairs(post.parameters or {}) do
@@ -287,18 +260,18 @@ function validate.operation(op_name)
   return operation(op_name)
 end
 
--- The operation served at `method` `path`, for the emulator's router.
+-- The operation with a JSON body served at `method` `path` (firefly.operations).
 function validate.operation_for(method, path)
-  for name, entry in pairs(operations) do
-    if entry.path == path and (method or "POST"):upper() == "POST" then return name end
-  end
-  return nil
+  local entry = operations.find(method, path)
+  return entry and entry.body == "json" and entry.name or nil
 end
 
--- Every operation name, sorted.
+-- Every operation the client validates a JSON body for (not the deprecated sync ones), sorted.
 function validate.operations()
   local names = {}
-  for name in pairs(operations) do names[#names + 1] = name end
+  for _, entry in ipairs(operations.list) do
+    if entry.body == "json" and not entry.deprecated then names[#names + 1] = entry.name end
+  end
   table.sort(names)
   return names
 end

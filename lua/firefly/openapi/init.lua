@@ -10,6 +10,7 @@ local cjson = require "cjson"
 -- Lua-friendly name -> Adobe's file name.
 local FILES = {
   custom_models_listing = "custom_models_listing.json",
+  firefly_api = "firefly-api.json", -- Adobe's combined 2026 document: the truth for every path it has
   ff_api_open_api3 = "FFApiOpenApi3.json",
   generate_object_composite_async_v3 = "generate_object_composite_async_v3.json",
   generate_similar_async_v3 = "generate_similar_async_v3.json",
