@@ -60,6 +60,8 @@ static int build(ff_call *c, const char *token) {
   x->url = ff_strdup(c->url);
   if (x->url == NULL || (c->body.len && ff_buf_append(&x->body, c->body.data, c->body.len)) ||
       (c->content_type && ff_xfer_header(x, "Content-Type: %s", c->content_type)) ||
+      /* A bodyless PUT (cancel) must not carry libcurl's default form type. */
+      (!c->content_type && ff_xfer_header(x, "Content-Type:")) ||
       ff_xfer_header(x, "Expect:") /* no 100-continue round trip for uploads */) {
     ff_xfer_free(x);
     return -1;

@@ -100,8 +100,8 @@ static void fail_with(ff_job *j, ff_errkind kind, const char *message, ff_xfer *
   ff_error_init(&err);
   if (x) ff_error_from_xfer(&err, x);
   ff_error_set(&err, kind, "%s", message);
-  /* A failed or cancelled job came in a 200 status document: no HTTP error to show. */
-  if (kind == FF_E_JOB_FAILED || kind == FF_E_CANCELED) err.status = 0;
+  /* A failed, canceled or timed-out job came in a 200 status document: no HTTP error to show. */
+  if (kind == FF_E_JOB_FAILED || kind == FF_E_CANCELED || kind == FF_E_TIMEOUT) err.status = 0;
   fail(j, &err);
   ff_error_free(&err);
 }
@@ -226,9 +226,14 @@ static void on_accept(ff_job *j, ff_xfer *x) {
   accepted(j);
 }
 
+/*
+** JobResponse's terminal states. "timeout" is the service's own deadline
+** (JobPollPayload, 2026), a terminal state of its own, not a failure.
+*/
 static int terminal_kind(const char *status, ff_errkind *kind) {
   if (strcmp(status, "succeeded") == 0) return *kind = FF_E_NONE, 1;
-  if (strcmp(status, "failed") == 0 || strcmp(status, "timeout") == 0) return *kind = FF_E_JOB_FAILED, 1;
+  if (strcmp(status, "failed") == 0) return *kind = FF_E_JOB_FAILED, 1;
+  if (strcmp(status, "timeout") == 0) return *kind = FF_E_TIMEOUT, 1;
   /* Adobe's enum says "canceled", its examples "cancelled": both end a job. */
   if (strcmp(status, "canceled") == 0 || strcmp(status, "cancelled") == 0)
     return *kind = FF_E_CANCELED, 1;
@@ -270,7 +275,9 @@ static void on_status(ff_job *j, ff_xfer *x) {
       ff_buf_move(&ev->body, &x->response);
       j->ctx->emit(j->ctx, ev);
     } else {
-      fail_with(j, kind, kind == FF_E_CANCELED ? "the job was cancelled" : "the job failed", x);
+      fail_with(j, kind, kind == FF_E_CANCELED  ? "the job was canceled"
+                         : kind == FF_E_TIMEOUT ? "the job timed out at Firefly (status timeout)"
+                                                : "the job failed", x);
     }
     return;
   }

@@ -72,6 +72,47 @@ static int field_copy(lua_State *L, int t, const char *name, char *dst, size_t s
   return ok;
 }
 
+/* t[name].href as a malloc'd string, or NULL. */
+static char *link_dup(lua_State *L, int t, const char *name) {
+  char *s = NULL;
+  lua_getfield(L, t, name);
+  if (lua_istable(L, -1)) s = field_dup(L, lua_gettop(L), "href");
+  lua_pop(L, 1);
+  return s;
+}
+
+/*
+** A submit's answer, in either shape Adobe sends: AsyncAcceptResponseV3
+** {jobId, statusUrl, cancelUrl}, or AsyncTaskResponse / the upscale accept
+** {links: {result: {href}, cancel: {href}}, progress}. The links shape names
+** no job id: it is the last segment of the result link's path, as in
+** /v3/status/{jobId} [GUESS: Adobe documents the href only as a string].
+*/
+static void decode_accept(lua_State *L, int t, ff_accept *acc) {
+  if (field_copy(L, t, "jobId", acc->job_id, sizeof acc->job_id)) {
+    acc->status_url = field_dup(L, t, "statusUrl");
+    acc->cancel_url = field_dup(L, t, "cancelUrl");
+  }
+  if (acc->status_url == NULL) {
+    lua_getfield(L, t, "links");
+    if (lua_istable(L, -1)) {
+      int links = lua_gettop(L);
+      acc->status_url = link_dup(L, links, "result");
+      if (acc->cancel_url == NULL) acc->cancel_url = link_dup(L, links, "cancel");
+    }
+    lua_pop(L, 1);
+  }
+  if (acc->status_url && acc->job_id[0] == '\0') {
+    const char *end = acc->status_url + strcspn(acc->status_url, "?#");
+    const char *seg = end;
+    while (seg > acc->status_url && seg[-1] != '/') seg--;
+    if (end > seg && (size_t)(end - seg) < sizeof acc->job_id) {
+      memcpy(acc->job_id, seg, (size_t)(end - seg));
+      acc->job_id[end - seg] = '\0';
+    }
+  }
+}
+
 /* Runs protected: a hostile body may make cjson raise, and must not unwind C frames. */
 static int decode_protected(lua_State *L) {
   dec_args *a = lua_touserdata(L, 1);
@@ -90,11 +131,8 @@ static int decode_protected(lua_State *L) {
       *a->token = NULL;
     }
   } else if (a->kind == DEC_ACCEPT) {
-    ff_accept *acc = a->out;
-    if (!field_copy(L, t, "jobId", acc->job_id, sizeof acc->job_id)) return 0;
-    acc->status_url = field_dup(L, t, "statusUrl");
-    acc->cancel_url = field_dup(L, t, "cancelUrl");
-    a->ok = acc->status_url != NULL;
+    decode_accept(L, t, a->out);
+    a->ok = a->out != NULL && ((ff_accept *)a->out)->status_url != NULL;
   } else {
     ff_jobdoc *doc = a->out;
     if (!field_copy(L, t, "status", doc->status, sizeof doc->status)) return 0;

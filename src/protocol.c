@@ -15,6 +15,7 @@ const char *ff_errkind_name(ff_errkind k) {
     case FF_E_TRANSPORT: return "transport";
     case FF_E_JOB_FAILED: return "job_failed";
     case FF_E_CANCELED: return "canceled";
+    case FF_E_CONTENT_POLICY: return "content_policy";
     case FF_E_UNKNOWN_OUTCOME: return "unknown_outcome";
     case FF_E_IO: return "io";
     case FF_E_NOMEM: return "out_of_memory";
@@ -69,6 +70,8 @@ void ff_error_from_xfer(ff_error *err, ff_xfer *x) {
     ff_error_set(err, FF_E_RATE_LIMITED, "HTTP 429: rate limited");
   else if (x->status == 422)
     ff_error_set(err, FF_E_VALIDATION, "HTTP 422: the server refused the request");
+  else if (x->status == 451)
+    ff_error_set(err, FF_E_CONTENT_POLICY, "HTTP 451: refused by Firefly's content policy");
   else
     ff_error_set(err, FF_E_HTTP, "HTTP %ld", x->status);
 }

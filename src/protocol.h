@@ -22,6 +22,7 @@ typedef enum ff_errkind {
   FF_E_TRANSPORT,
   FF_E_JOB_FAILED,
   FF_E_CANCELED,
+  FF_E_CONTENT_POLICY,  /* Adobe's 451: the content policy refused an input or a prompt */
   FF_E_UNKNOWN_OUTCOME, /* a submit that may or may not have been accepted */
   FF_E_IO,
   FF_E_NOMEM

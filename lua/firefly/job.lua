@@ -32,6 +32,16 @@ end
 
 -- ---- Job ----
 
+-- Adobe spells it both ways (JobPollPayload "cancelled", the 2025 enum
+-- "canceled"); users see one: "canceled", like the error kind.
+local function spelled(status)
+  return status == "cancelled" and "canceled" or status
+end
+job.spelled = spelled
+
+-- Errors that end a job with a status document of its own.
+local FROM_DOCUMENT = { job_failed = true, canceled = true, timeout = true }
+
 local Job = {}
 Job.__index = Job
 
@@ -66,7 +76,7 @@ function Job:_event(ev)
     self.id, self.status_url, self.cancel_url = ev.job_id, ev.status_url, ev.cancel_url
     self.status = "pending"
   elseif t == "status" then
-    self.status, self.progress = ev.status, ev.progress and result.integers({ ev.progress })[1]
+    self.status, self.progress = spelled(ev.status), ev.progress and result.integers({ ev.progress })[1]
     -- Adobe's succeeded document has no progress; on_progress should still see 100.
     if ev.status == "succeeded" then self.progress = 100 end
   elseif t == "done" then
@@ -76,8 +86,8 @@ function Job:_event(ev)
     self.finished = true
   else
     local err = ev.err
-    if err.kind == "job_failed" or err.kind == "canceled" then
-      self.status = err.body and err.body.status or self.status
+    if FROM_DOCUMENT[err.kind] and type(err.body) == "table" and type(err.body.status) == "string" then
+      self.status = spelled(err.body.status)
     end
     self.err = errors.from_core(err, { job_id = self.id or err.job_id })
     self.finished = true
