@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -594,8 +595,43 @@ fail:
   return 2;
 }
 
+/*
+** trap_signals() / signalled(): SIGINT and SIGTERM only raise a flag, so a
+** command line tool can cancel what it started and exit 130 instead of dying
+** with jobs running. The handler is installed without SA_RESTART: a signal
+** ends the engine's poll early and the next step() returns. Signals are
+** process-wide, so this flag is the one file-scope mutable of the binding.
+*/
+static volatile sig_atomic_t caught_signal = 0;
+
+static void on_signal(int sig) { caught_signal = sig; }
+
+static int io_trap_signals(lua_State *L) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
+    luaL_pushfail(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* The number of the signal caught since the last call (then cleared), or nil. */
+static int io_signalled(lua_State *L) {
+  int sig = (int)caught_signal;
+  caught_signal = 0;
+  if (sig == 0) return luaL_pushfail(L), 1;
+  lua_pushinteger(L, sig);
+  return 1;
+}
+
 static const luaL_Reg corelib[] = {{"new", io_new}, {"now", io_now}, {"sha256", io_sha256},
                                    {"sha256_file", io_sha256_file}, {"append_sync", io_append_sync},
+                                   {"trap_signals", io_trap_signals}, {"signalled", io_signalled},
                                    {NULL, NULL}};
 
 LUALIB_API int luaopen_firefly_core(lua_State *L) {
