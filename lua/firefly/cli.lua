@@ -1,13 +1,16 @@
 -- The `firefly` command (bin/firefly): one command per Firefly operation,
--- plus status, cancel, run and emulator. Exit codes: 0 ok, 1 a job or request
--- failed, 2 usage error, 3 credentials missing or refused.
+-- plus status, cancel, run, batch, validate and emulator (batch and validate
+-- live in cli/batch.lua). Exit codes: 0 ok, 1 a job or request failed, 2 usage
+-- or validation error, 3 credentials missing or refused, 130 interrupted.
 
+local core = require "firefly.core"
 local fs = require "firefly.fs"
+local names = require "firefly.cli.names"
 local operations = require "firefly.operations"
 
 local cli = {}
 
-local EXIT = { ok = 0, failed = 1, usage = 2, auth = 3 }
+local EXIT = { ok = 0, failed = 1, usage = 2, auth = 3, interrupted = 130 }
 cli.EXIT = EXIT
 
 local USAGE_HEAD = [[
@@ -19,6 +22,8 @@ commands:
 -- Commands that call no Firefly operation of their own.
 local USAGE_TOOLS = [[
   run SCRIPT.lua      run a Lua pipeline script
+  batch FILE -o DIR   run every row of a CSV or JSON Lines file (resumable; DIR/index.html)
+  validate FILE       check a batch file and estimate it, with no network at all
   emulator [FLAGS]    run the local Firefly emulator (firefly-emulator --help)
 ]]
 
@@ -31,7 +36,8 @@ common options:
 
 Credentials: FIREFLY_SERVICES_CLIENT_ID and FIREFLY_SERVICES_CLIENT_SECRET
 (or FIREFLY_SERVICES_ACCESS_TOKEN); FIREFLY_SERVICES_API_URL points at an emulator.
-Exit codes: 0 ok, 1 a job failed, 2 usage error, 3 credentials missing or refused.
+Exit codes: 0 ok, 1 a job failed, 2 usage or validation error, 3 credentials
+missing or refused, 130 interrupted (Ctrl-C cancels the jobs this command started).
 ]]
 
 -- name -> { args = {positional names}, flags = {flag = kind}, help = text }
@@ -54,6 +60,34 @@ local COMMANDS = {
   cancel = { args = { "JOB" }, help = "firefly cancel JOB [--json]" },
   run = { args = { "SCRIPT" }, help = "firefly run SCRIPT.lua [ARGS...]   (the script gets `arg`; require \"firefly\" as usual)" },
   emulator = { args = {}, help = "firefly emulator [FLAGS]   (runs firefly-emulator; see firefly emulator --help)" },
+  batch = { args = { "FILE" }, help = "firefly batch FILE -o DIR [--dry-run] [--skip-invalid] [--retry-failed] "
+    .. "[--concurrency N] [--rate-limit N] [--cache DIR] [--timeout S] [--json]\n"
+    .. "  FILE: a CSV (header row; Adobe's body fields as columns, nested ones dotted: size.width,\n"
+    .. "  style.presets (values split by |); plus operation, model_version, name) or JSON Lines.\n"
+    .. "  Re-running the same command goes on where the last run stopped." },
+  validate = { args = { "FILE" }, help = "firefly validate FILE [-o DIR] [--rate-limit N] [--concurrency N] [--cache DIR] [--json]\n"
+    .. "  checks every row and prints what `firefly batch` would send, with no network at all" },
+}
+
+local VALUE_FLAGS = { ["-n"] = "n", ["--n"] = "n", ["--size"] = "size", ["--seed"] = "seed", ["-o"] = "output",
+  ["--output"] = "output", ["--prompt"] = "prompt", ["--model-version"] = "model_version",
+  ["--timeout"] = "timeout", ["--concurrency"] = "concurrency", ["--rate-limit"] = "rate_limit",
+  ["--cache"] = "cache" }
+local BOOL_FLAGS = { ["--json"] = "json", ["-h"] = "help", ["--help"] = "help", ["--wait"] = "wait",
+  ["--dry-run"] = "dry_run", ["--skip-invalid"] = "skip_invalid", ["--retry-failed"] = "retry_failed" }
+
+-- Number flags: {flag, min, max, integer}. A value outside is refused before
+-- anything is allocated or sent (-n 1e9 would otherwise build a billion seeds).
+local NUMBERS = {
+  n = { "-n", 1, 4, true },                 -- Firefly's numVariations: 1..4 (API-NOTES)
+  seed = { "--seed", 0, 4294967295, true }, -- Adobe's seeds are 32-bit unsigned
+  timeout = { "--timeout", 0.001, 86400 },
+  concurrency = { "--concurrency", 1, 256, true },
+  rate_limit = { "--rate-limit", 0.001, 100000 },
+  factor = { "--factor", 2, 6, true },
+  blend = { "--blend", 0, 1 },
+  harmonization = { "--harmonization", 0, 1 },
+  shadow_intensity = { "--shadow-intensity", 0, 1 },
 }
 
 -- The command list of `firefly --help`: one line per registry command with
@@ -80,9 +114,44 @@ end
 local VALUE_FLAGS = { ["-n"] = "n", ["--n"] = "n", ["--size"] = "size", ["--seed"] = "seed", ["-o"] = "output",
   ["--output"] = "output", ["--prompt"] = "prompt", ["--model-version"] = "model_version",
   ["--timeout"] = "timeout", ["--factor"] = "factor", ["--blend"] = "blend", ["--object-mask"] = "object_mask",
-  ["--media-type"] = "media_type", ["--harmonization"] = "harmonization", ["--shadow-intensity"] = "shadow_intensity" }
+  ["--media-type"] = "media_type", ["--harmonization"] = "harmonization", ["--shadow-intensity"] = "shadow_intensity",
+  ["--concurrency"] = "concurrency", ["--rate-limit"] = "rate_limit", ["--cache"] = "cache" }
 local BOOL_FLAGS = { ["--json"] = "json", ["-h"] = "help", ["--help"] = "help", ["--wait"] = "wait",
-  ["--preserve-background"] = "preserve_background" }
+  ["--preserve-background"] = "preserve_background",
+  ["--dry-run"] = "dry_run", ["--skip-invalid"] = "skip_invalid", ["--retry-failed"] = "retry_failed" }
+-- Number flags: {flag, min, max, integer}. A value outside is refused before
+-- anything is allocated or sent (-n 1e9 would otherwise build a billion seeds).
+local NUMBERS = {
+  n = { "-n", 1, 4, true },                 -- Firefly's numVariations: 1..4 (API-NOTES)
+  seed = { "--seed", 0, 4294967295, true }, -- Adobe's seeds are 32-bit unsigned
+  timeout = { "--timeout", 0.001, 86400 },
+  concurrency = { "--concurrency", 1, 256, true },
+  rate_limit = { "--rate-limit", 0.001, 100000 },
+  factor = { "--factor", 2, 6, true },
+  blend = { "--blend", 0, 1 },
+  harmonization = { "--harmonization", 0, 1 },
+  shadow_intensity = { "--shadow-intensity", 0, 1 },
+}
+
+-- Turns the number flags into numbers, or says which one is wrong and why.
+local function numbers(o)
+  for key, spec in pairs(NUMBERS) do
+    local v = o[key]
+    if v ~= nil then
+      local flag, lo, hi, integer = spec[1], spec[2], spec[3], spec[4]
+      local n = tonumber(v)
+      if not n or n ~= n or n == math.huge or n == -math.huge then
+        return nil, ("%s must be a number, got '%s'"):format(flag, v)
+      end
+      if integer and n ~= math.floor(n) then return nil, ("%s must be a whole number, got '%s'"):format(flag, v) end
+      if n < lo or n > hi then return nil, ("%s must be between %s and %s, got '%s'"):format(flag,
+        ("%.15g"):format(lo), ("%.15g"):format(hi), v) end
+      o[key] = integer and math.floor(n) or n
+    end
+  end
+  return o
+end
+
 
 local function usage_error(io_, msg, cmd)
   io_.err:write("firefly: ", msg, "\n")
@@ -141,15 +210,7 @@ local function parse(args, from)
 end
 
 -- A file name from untrusted parts that can never leave the output directory.
-function cli.safe_name(...)
-  local parts = {}
-  for _, p in ipairs { ... } do
-    local s = tostring(p):gsub("[^%w_-]+", "-"):gsub("^-+", ""):gsub("-+$", "")
-    if s ~= "" then parts[#parts + 1] = s:sub(1, 60) end
-  end
-  local name = table.concat(parts, "-")
-  return name ~= "" and name or "output"
-end
+cli.safe_name = names.safe
 
 local function json_out(io_, v)
   io_.out:write(require("cjson").encode(v), "\n")
@@ -201,10 +262,8 @@ end
 local function body_for(cmd, o, pos)
   local size, err = size_of(o.size)
   if err then return nil, err end
-  local n = o.n and tonumber(o.n)
-  if o.n and not n then return nil, "-n must be a number" end
-  local seed = o.seed and tonumber(o.seed)
-  if o.seed and not seed then return nil, "--seed must be a number" end
+  local n = o.n -- numbers() checked the number flags already
+  local seed = o.seed
   local b = { size = size, numVariations = n, prompt = o.prompt }
   if seed then
     b.seeds = {}
@@ -253,6 +312,16 @@ for _, op in ipairs(operations.list) do
   if op.cli and op.body == "json" and op.method and not METHOD[op.cli] then METHOD[op.cli] = op.method end
 end
 
+-- The exit code for an error: credentials refused 3, a request refused before
+-- it was sent 2 (usage), the rest 1. An HTTP 401/403 from the API is
+-- credentials; a 404 for a job id or a bad host is not.
+local function exit_for(err)
+  if err.kind == "auth" then return EXIT.auth end
+  if err.kind == "validation" then return EXIT.usage end
+  if err.kind == "canceled" and err.interrupted then return EXIT.interrupted end
+  return EXIT.failed
+end
+
 local function fail(io_, err, opts)
   if opts.json then
     json_out(io_, { error = { kind = err.kind, status = err.status, code = err.code, message = err.message,
@@ -260,28 +329,74 @@ local function fail(io_, err, opts)
   else
     io_.err:write(tostring(err), "\n")
   end
-  return err.kind == "auth" and EXIT.auth or EXIT.failed
+  return exit_for(err)
 end
 
-local function client(io_)
+-- The client, with the command's extra options. Missing credentials exit 3;
+-- any other refused option (a malformed FIREFLY_SERVICES_API_URL...) is usage.
+local function client(io_, extra)
   local firefly = require "firefly"
-  local ok, ff = pcall(firefly.new)
+  local ok, ff = pcall(firefly.new, extra)
   if not ok then
-    io_.err:write(tostring(ff):gsub("^[^:]*:%d+: ", ""), "\n")
-    return nil, EXIT.auth
+    local msg = tostring(ff):gsub("^[^:]*:%d+: ", "")
+    io_.err:write(msg, "\n")
+    return nil, msg:find("no credentials", 1, true) and EXIT.auth or EXIT.usage
+  end
+  local url = ff._opts.api_url
+  if not url:match("^https?://[^/?#]+") then
+    ff:close()
+    io_.err:write(("firefly: the API URL '%s' is not an http(s) URL (FIREFLY_SERVICES_API_URL)\n"):format(url))
+    return nil, EXIT.usage
   end
   return ff
+end
+
+-- Drives one job until it ends; Ctrl-C (or SIGTERM) cancels it and waits for
+-- the cancel to be sent, then says so. Returns what job:wait returns.
+local function drive(ff, j)
+  core.trap_signals()
+  while not j.finished do
+    ff:step(0.5)
+    if core.signalled() then
+      j:cancel()
+      local deadline = core.now() + 10
+      while not j.finished and core.now() < deadline do
+        if core.signalled() then break end
+        ff:step(0.5)
+      end
+      local errors = require "firefly.errors"
+      return nil, errors.new { kind = "canceled", interrupted = true, job_id = j.id,
+        message = "interrupted: the job " .. (j.id and (j.id .. " ") or "") .. "was canceled" }
+    end
+  end
+  return j:wait()
+end
+
+local function check_output_dir(io_, dir)
+  local ok, err = require("firefly.cli.batch").writable(dir)
+  if not ok then
+    io_.err:write("firefly: ", err, "\n")
+    return false
+  end
+  return true
 end
 
 local function run_operation(io_, cmd, o, pos)
   local body, err = body_for(cmd, o, pos)
   if not body then return usage_error(io_, err, cmd) end
+  local dir = o.output or "."
+  -- Found before anything is submitted: a paid job with nowhere to go is lost.
+  if not check_output_dir(io_, dir) then return EXIT.usage end
   local ff, code = client(io_)
   if not ff then return code end
-  local dir = o.output or "."
-  fs.mkdir_p(dir)
-  local r, jerr = ff[METHOD[cmd]](ff, body, { model_version = o.model_version, timeout = o.timeout and tonumber(o.timeout),
-    on_progress = progress_printer(io_, o) })
+  local j, jerr = ff[METHOD[cmd]](ff, body, { model_version = o.model_version, timeout = o.timeout,
+    on_progress = progress_printer(io_, o), wait = false })
+  if not j then
+    ff:close()
+    return fail(io_, jerr, o)
+  end
+  local r
+  r, jerr = drive(ff, j)
   if not r then
     ff:close()
     return fail(io_, jerr, o)
@@ -303,25 +418,70 @@ local function run_operation(io_, cmd, o, pos)
   return EXIT.ok
 end
 
+-- What `status` shows of a finished job: each output's seed and URL, so paid
+-- work can be fetched again while the URLs last (Adobe's expire after an hour).
+local function outputs_of(r)
+  local list = {}
+  for i, out in ipairs(r and r.outputs or {}) do
+    list[i] = { seed = out.seed, url = out.url }
+  end
+  return list
+end
+
 local function run_job(io_, cmd, o, pos)
+  local id = pos[1]
+  if not (id:match("^https?://") or id:match("^[%w:._-]+$")) then
+    return usage_error(io_, ("'%s' is not a job id (urn:ff:jobs:... or its last part) or a status URL"):format(id), cmd)
+  end
   local ff, code = client(io_)
   if not ff then return code end
-  local j, err = ff:job(pos[1], { wait = false })
+  local j, err = ff:job(id, { wait = false })
   if not j then ff:close() return fail(io_, err, o) end
+  core.trap_signals()
   if cmd == "cancel" then j:cancel() end
-  -- One look (status) or until it ends (cancel).
-  if cmd == "status" then
-    while j.status == "pending" and not j.finished and not j.progress do ff:step(1) end
+  -- status: one look (until the first status document); cancel: until it ends.
+  while not j.finished and (cmd == "cancel" or (j.status == "pending" and not j.progress)) do
+    ff:step(0.5)
+    if core.signalled() then
+      ff:close()
+      io_.err:write("firefly: interrupted\n")
+      return EXIT.interrupted
+    end
   end
-  local r, werr
-  if cmd == "cancel" then r, werr = j:wait(60) end
+  if j.err and j.err.kind ~= "canceled" then ff:close() return fail(io_, j.err, o) end
   local doc = { job_id = j.id, status = j.status, progress = j.progress }
-  if werr and werr.kind ~= "canceled" then ff:close() return fail(io_, werr, o) end
-  if j.err and j.err.kind ~= "canceled" and cmd == "status" then ff:close() return fail(io_, j.err, o) end
-  if o.json then json_out(io_, doc) else io_.out:write(("%s %s%s\n"):format(doc.job_id or pos[1], doc.status or "?",
-    doc.progress and (" " .. doc.progress .. "%") or "")) end
+  if j.result then doc.outputs = outputs_of(j.result) end
+  if j.err and j.err.kind == "canceled" then doc.status = "canceled" end
+  if o.json then json_out(io_, doc) else
+    io_.out:write(("%s %s%s\n"):format(doc.job_id or id, doc.status or "?", doc.progress and (" " .. doc.progress .. "%") or ""))
+    for _, out in ipairs(doc.outputs or {}) do
+      io_.out:write(("  seed %s  %s\n"):format(tostring(out.seed), tostring(out.url)))
+    end
+  end
   ff:close()
-  return r and EXIT.ok or EXIT.ok
+  return EXIT.ok
+end
+
+-- `firefly run SCRIPT`: Ctrl-C inside the script (the interpreter's own
+-- "interrupted!" error) exits 130 without a traceback.
+local function run_script(io_, args, spec)
+  if args[2] == "-h" or args[2] == "--help" then io_.out:write("usage: ", spec.help, "\n") return EXIT.ok end
+  if not args[2] then return usage_error(io_, "run needs a script", "run") end
+  local chunk, lerr = loadfile(args[2])
+  if not chunk then return usage_error(io_, lerr, "run") end
+  local script_args = { [0] = args[2] }
+  for i = 3, #args do script_args[i - 2] = args[i] end
+  _G.arg = script_args
+  local ok, e = pcall(chunk, (table.unpack or unpack)(script_args))
+  if not ok then
+    if tostring(e):find("interrupted!", 1, true) then
+      io_.err:write("firefly: interrupted\n")
+      return EXIT.interrupted
+    end
+    io_.err:write(tostring(e), "\n")
+    return EXIT.failed
+  end
+  return EXIT.ok
 end
 
 function cli.main(args, io_)
@@ -346,23 +506,22 @@ function cli.main(args, io_)
     local ok, _, rc = os.execute("exec " .. table.concat(q, " "))
     return type(ok) == "number" and ok or (rc or 0)
   end
-  if cmd == "run" then
-    if args[2] == "-h" or args[2] == "--help" then io_.out:write("usage: ", spec.help, "\n") return EXIT.ok end
-    if not args[2] then return usage_error(io_, "run needs a script", cmd) end
-    local chunk, lerr = loadfile(args[2])
-    if not chunk then return usage_error(io_, lerr, cmd) end
-    local script_args = { [0] = args[2] }
-    for i = 3, #args do script_args[i - 2] = args[i] end
-    _G.arg = script_args
-    local ok, e = pcall(chunk, (table.unpack or unpack)(script_args))
-    if not ok then io_.err:write(tostring(e), "\n") return EXIT.failed end
-    return EXIT.ok
-  end
+  if cmd == "run" then return run_script(io_, args, spec) end
   local o, pos = parse(args, 2)
   if not o then return usage_error(io_, pos, cmd) end
   if o.help then io_.out:write("usage: ", spec.help, "\n") return EXIT.ok end
+  local nerr
+  o, nerr = numbers(o)
+  if not o then return usage_error(io_, nerr, cmd) end
   if #pos ~= #spec.args then
     return usage_error(io_, ("%s expects %s"):format(cmd, #spec.args == 0 and "no arguments" or table.concat(spec.args, " ")), cmd)
+  end
+  if cmd == "batch" or cmd == "validate" then
+    core.trap_signals()
+    return require("firefly.cli.batch").main(io_, cmd, o, pos[1], {
+      EXIT = EXIT, tty = is_tty(),
+      client = function(extra) return client(io_, extra) end,
+    })
   end
   if METHOD[cmd] then return run_operation(io_, cmd, o, pos) end
   if cmd == "status" or cmd == "cancel" then return run_job(io_, cmd, o, pos) end

@@ -50,13 +50,12 @@ local function bad_path(message)
   return nil, errors.new { kind = "validation", message = message }
 end
 
--- Returns the body to send (the same table when it names no file), or nil, err.
--- Every file is read and checked, and the rest of the body validated, before
--- the first upload: a mistake anywhere sends nothing.
-function inputs.resolve(client, op, body, opts)
+-- Checks a body without sending anything: every file is read and checked, and
+-- the rest validated with stand-in ids. Returns the files ({path, bytes, mime,
+-- digest} per source, in body order) or nil, err. The CLI's dry run uses it too.
+function inputs.check(op, body, opts)
   local found = find(body, {})
-  if #found == 0 then return body end
-  local loaded = {}
+  local files = {}
   for _, f in ipairs(found) do
     for k in pairs(f.source) do
       if k ~= "path" then
@@ -68,10 +67,22 @@ function inputs.resolve(client, op, body, opts)
     end
     local bytes, mime = upload.load(f.path)
     if not bytes then return nil, mime end
-    loaded[f.source] = { bytes = bytes, mime = mime }
+    files[#files + 1] = { path = f.path, bytes = bytes, mime = mime, digest = digest(bytes), source = f.source }
   end
-  local list = validate.request(op, replaced(body, found, {}), { model_version = opts.model_version })
+  local list = validate.request(op, replaced(body, found, {}), { model_version = opts and opts.model_version })
   if list then return nil, errors.validation(list, validate) end
+  return files, found
+end
+
+-- Returns the body to send (the same table when it names no file), or nil, err.
+-- Every file is read and checked, and the rest of the body validated, before
+-- the first upload: a mistake anywhere sends nothing.
+function inputs.resolve(client, op, body, opts)
+  if #find(body, {}) == 0 then return body end -- validated by the caller as it is
+  local files, found = inputs.check(op, body, opts)
+  if not files then return nil, found end
+  local loaded = {}
+  for _, f in ipairs(files) do loaded[f.source] = f end
 
   local cache = client._uploads
   if not cache then
@@ -81,7 +92,7 @@ function inputs.resolve(client, op, body, opts)
   local ids = {}
   for _, f in ipairs(found) do
     local l = loaded[f.source]
-    local key = digest(l.bytes)
+    local key = l.digest
     local hit = cache[key]
     if hit and client:_clock() - hit.at < inputs.REUSE_SECONDS then
       ids[f.source] = hit.id

@@ -51,8 +51,10 @@ local function as_error(value, fallback)
   return errors.new { kind = "raised", message = tostring(value) }
 end
 
--- ff:map(items, fn, {concurrency = n, fail_fast = bool, on_progress = fn})
--- returns results (input order), errs (by index) and a summary.
+-- ff:map(items, fn, {concurrency = n, fail_fast = bool, on_progress = fn, on_tick = fn})
+-- returns results (input order), errs (by index) and a summary. on_tick runs
+-- between engine steps, at least once a second while the batch runs, even
+-- when no job has news (a live display, a check for Ctrl-C).
 function pipeline.map(client, items, fn, opts)
   if type(items) ~= "table" then error("ff:map: items must be a table", 3) end
   if type(fn) ~= "function" then error("ff:map: fn must be a function", 3) end
@@ -64,6 +66,9 @@ function pipeline.map(client, items, fn, opts)
   end
   if opts.on_progress ~= nil and type(opts.on_progress) ~= "function" then
     error("ff:map: on_progress must be a function", 3)
+  end
+  if opts.on_tick ~= nil and type(opts.on_tick) ~= "function" then
+    error("ff:map: on_tick must be a function", 3)
   end
   local b = {
     client = client, items = items, total = #items, on_progress = opts.on_progress,
@@ -110,7 +115,9 @@ function pipeline.map(client, items, fn, opts)
 
   local workers = {}
   for w = 1, math.min(b.total, math.floor(concurrency)) do workers[w] = scheduler.spawn(worker) end
+  local on_tick = opts.on_tick
   scheduler.loop(function()
+    if on_tick then on_tick(snapshot(b, "tick")) end
     for w = 1, #workers do
       if coroutine.status(workers[w]) ~= "dead" then return false end
     end
