@@ -263,11 +263,9 @@ local function check_object(state, node, value, loc)
   end
   table.sort(names)
   for _, name in ipairs(names) do
-    local v = value[name]
-    -- pydantic v1 models declare optional fields Optional[...], so null means "absent".
-    if not (is_null(v) and not required[name]) then
-      check(state, props[name], v, copy_loc(loc, name))
-    end
+    -- A JSON null is a value like any other: it passes only where the field's schema
+    -- allows null (Adobe's current document allows it nowhere in a request).
+    check(state, props[name], value[name], copy_loc(loc, name))
   end
 end
 
