@@ -537,3 +537,44 @@ describe("a JSON null", function()
       "body.size", "type_error.none.not_allowed")
   end)
 end)
+
+describe("an uploadId (format uuid4)", function()
+  local function similar(id) return { image = { source = { uploadId = id } } } end
+
+  it("takes RFC 4122's textual form, in either case and with urn:uuid:", function()
+    assert_valid("generate_similar_images", similar(UPLOAD:upper()))
+    assert_valid("generate_similar_images", similar("urn:uuid:" .. UPLOAD))
+  end)
+
+  it("refuses 32 bare hex digits and braces, which are not that form", function()
+    for _, id in ipairs{ (UPLOAD:gsub("%-", "")), "{" .. UPLOAD .. "}" } do
+      assert_refused("generate_similar_images", similar(id), nil, "body.image.source.uploadId",
+        "type_error.uuid", "value is not a valid uuid")
+    end
+  end)
+
+  it("refuses a version 4 digit without the RFC variant, which has no version at all", function()
+    assert_refused("generate_similar_images", similar("510aabb4-e154-4a7b-0d2e-f492ee71c938"), nil,
+      "body.image.source.uploadId", "value_error.uuid.version", "uuid version 4 expected")
+  end)
+end)
+
+describe("a source url (format uri)", function()
+  local function similar(url) return { image = { source = { url = url } } } end
+
+  it("refuses characters RFC 3986 does not allow, such as a space", function()
+    local e = assert_refused("generate_similar_images", similar("https://my-bucket.s3.amazonaws.com/in put.jpg"), nil,
+      "body.image.source.url", "value_error.url")
+    assert.truthy(e.msg:find("^URL invalid"))
+  end)
+
+  it("takes percent escapes, a port, a query and a fragment", function()
+    assert_valid("generate_similar_images", similar("https://b.s3.amazonaws.com:443/in%20put.jpg?X-Amz=a/b?c#f"))
+  end)
+
+  it("refuses a URL with no host as a host Adobe does not allow, not as bad syntax", function()
+    local e = assert_refused("generate_similar_images", similar("https://"), nil, "body.image.source.url",
+      "value_error.url.host")
+    assert.truthy(e.msg:find("^URL host not permitted"))
+  end)
+end)

@@ -152,6 +152,51 @@ local function resolve(doc, ref)
   return node
 end
 
+-- RFC 3986's URI grammar (the JSON Schema "uri" format): a scheme, then a hierarchical
+-- part, query and fragment made only of the characters each may hold. Returns true, or
+-- false and what is wrong ("scheme" when there is none).
+local PCHAR = "[%w%-%._~!%$&'%(%)%*%+,;=:@]"
+
+local function only(s, class) -- every character in `class`, or a %XX escape
+  return (s:gsub("%%%x%x", ""):gsub(class, "")) == ""
+end
+
+local function authority_syntax(a)
+  local userinfo, hostport = a:match("^([^@]*)@(.*)$")
+  if userinfo and not only(userinfo, "[%w%-%._~!%$&'%(%)%*%+,;=:]") then return false end
+  hostport = hostport or a
+  local host, port
+  if hostport:sub(1, 1) == "[" then
+    host, port = hostport:match("^(%[[%x:%.vV]+%])(.*)$")
+    if not host then return false end
+  else
+    host, port = hostport:match("^([^:]*)(.*)$")
+    if not only(host, "[%w%-%._~!%$&'%(%)%*%+,;=]") then return false end
+  end
+  return port == "" or port:match("^:%d*$") ~= nil
+end
+
+local function uri_syntax(s)
+  local rest = s:match("^%a[%w%+%-%.]*:(.*)$")
+  if not rest then return false, "scheme" end
+  local hier, query, fragment = rest, "", ""
+  local hash = rest:find("#", 1, true)
+  if hash then hier, fragment = rest:sub(1, hash - 1), rest:sub(hash + 1) end
+  local q = hier:find("?", 1, true)
+  if q then hier, query = hier:sub(1, q - 1), hier:sub(q + 1) end
+  if not only(query, PCHAR:sub(1, -2) .. "/%?]") then return false, "query" end
+  if not only(fragment, PCHAR:sub(1, -2) .. "/%?]") then return false, "fragment" end
+  if hier == "" then return false, "nothing after the scheme" end
+  local authority, path = hier:match("^//?([^/]*)(.*)$")
+  if authority then
+    if not authority_syntax(authority) then return false, "host" end
+  else
+    path = hier
+  end
+  if not only(path, PCHAR:sub(1, -2) .. "/]") then return false, "path" end
+  return true
+end
+
 local check -- forward: the keyword checks below recurse through it
 
 local function add(state, err)
@@ -170,24 +215,24 @@ local function check_string(state, node, value, loc)
       .. " characters", "value_error.any_str.max_length", { limit_value = node.maxLength }))
   end
   if node.format == "uri" then
-    -- pydantic's AnyUrl wants scheme://host; anything finer is the caller's business.
-    local scheme, rest = value:match("^(%a[%w+.-]*)://(.*)$")
-    if not scheme then
-      return add(state, make_error(loc, "invalid or missing URL scheme", "value_error.url.scheme"))
+    local ok, why = uri_syntax(value)
+    if not ok then
+      if why == "scheme" then
+        return add(state, make_error(loc, "invalid or missing URL scheme", "value_error.url.scheme"))
+      end
+      return add(state, make_error(loc, "URL invalid: " .. why, "value_error.url"))
     end
-    if not rest:match("^[^/?#@]*@?[^/?#:@]") then
-      return add(state, make_error(loc, "URL host invalid", "value_error.url.host"))
-    end
-  elseif node.format == "uuid4" then
-    local hex = value:lower():gsub("^urn:uuid:", ""):gsub("^{(.*)}$", "%1")
+  elseif node.format == "uuid4" or node.format == "uuid" then
+    -- RFC 4122's textual form (optionally urn:uuid:), as JSON Schema's "uuid" format;
+    -- "uuid4" also wants version 4 and the RFC variant, as Python's UUID(...).version
+    -- does (a variant other than 10xx has no version at all).
     local h = "%x%x%x%x"
-    local dashed = hex:match("^" .. h .. h .. "%-" .. h .. "%-(%x)%x%x%x%-" .. h .. "%-" .. h .. h .. h .. "$")
-    local plain = hex:match("^" .. h .. h .. h .. "(%x)" .. ("%x"):rep(19) .. "$")
-    local version = dashed or plain
+    local version, variant = value:lower():gsub("^urn:uuid:", "")
+      :match("^" .. h .. h .. "%-" .. h .. "%-(%x)%x%x%x%-(%x)%x%x%x%-" .. h .. h .. h .. "$")
     if not version then
       return add(state, make_error(loc, "value is not a valid uuid", "type_error.uuid"))
     end
-    if version ~= "4" then
+    if node.format == "uuid4" and not (version == "4" and variant:match("[89ab]")) then
       return add(state, make_error(loc, "uuid version 4 expected", "value_error.uuid.version",
         { required_version = 4 }))
     end

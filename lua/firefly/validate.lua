@@ -174,13 +174,15 @@ end
 -- one input, and a URL must be an https pre-signed URL on Adobe's allow-listed storage
 -- hosts. Extra hosts (the emulator, tests) may also use plain http.
 local function check_source_url(url, loc, opts, errors)
-  local scheme, host = split_url(url)
   local url_loc = loc_with(loc, "url")
-  if not scheme or has_error_at(errors, url_loc) then return end -- the schema said why
-  if host_in(host, validate.allow_hosts) or host_in(host, opts.allow_hosts) then
+  if has_error_at(errors, url_loc) then return end -- the schema said why
+  -- A URI with no host ("https://", "mailto:x") names no storage host at all.
+  local scheme, host = split_url(url)
+  scheme = scheme or url:match("^(%a[%w+.-]*):"):lower()
+  if host and (host_in(host, validate.allow_hosts) or host_in(host, opts.allow_hosts)) then
     if scheme == "https" or scheme == "http" then return end
   elseif scheme == "https" then
-    if host_in(host, adobe_hosts) then return end
+    if host and host_in(host, adobe_hosts) then return end
     return add(errors, schema.error(url_loc, "URL host not permitted; allowed: "
       .. table.concat(adobe_hosts, ", "), "value_error.url.host", { allowed_hosts = adobe_hosts }))
   end
