@@ -293,9 +293,7 @@ end
 -- Missing required fields first, in the schema's order, then present properties sorted by
 -- name. Unknown properties pass: Adobe adds fields, and a client must not block them.
 local function check_object(state, node, value, loc)
-  local required = {}
   for _, name in ipairs(node.required or {}) do
-    required[name] = true
     if value[name] == nil then
       add(state, make_error(copy_loc(loc, name), "field required", "value_error.missing"))
     end
