@@ -493,6 +493,96 @@ describe("the other operations", function()
   end)
 end)
 
+describe("the 2026 operations", function()
+  local V5 = { model_version = "image5" }
+  local function blob() return { source = { uploadId = UPLOAD }, usage = "general" } end
+  local function ref(source) return { source = source } end
+  local function composite(extra)
+    local b = { background = { image = ref { uploadId = UPLOAD }, fillAreaMask = ref { uploadId = UPLOAD } },
+                object = { image = ref { uploadId = UPLOAD } } }
+    for k, v in pairs(extra or {}) do b[k] = v end
+    return b
+  end
+
+  it("Image 5 passes with its own fields, reference blob and aspectRatio auto", function()
+    assert_valid("generate_images_v5", { prompt = "a fox", aspectRatio = "auto", resolutionLevel = "2.4MP",
+      modelSpecificPayload = { prompt_reasoner = "quality", localeCode = "en-US" }, numVariations = 1,
+      seeds = { 7 }, referenceBlobs = { blob() } }, V5)
+  end)
+
+  it("Image 5 refuses an aspectRatio other than auto beside reference blobs", function()
+    assert_refused("generate_images_v5", { prompt = "a fox", aspectRatio = "16:9", referenceBlobs = { blob() } },
+      V5, "body.aspectRatio", "value_error.aspect_ratio.with_reference_blobs")
+    assert_valid("generate_images_v5", { prompt = "a fox", aspectRatio = "16:9" }, V5)
+  end)
+
+  it("Image 5 refuses a prompt over 1500 characters, two variations, a second seed", function()
+    assert_refused("generate_images_v5", { prompt = ("x"):rep(1501) }, V5, "body.prompt", "value_error.any_str.max_length")
+    assert_refused("generate_images_v5", { prompt = "x", numVariations = 2 }, V5, "body.numVariations",
+      "value_error.number.not_le")
+    assert_refused("generate_images_v5", { prompt = "x", seeds = { 1, 2 } }, V5, "body.seeds",
+      "value_error.list.max_items")
+  end)
+
+  it("upscale refuses creative_upsampler_v1 with Adobe's reason", function()
+    local e = assert_refused("upscale_image", { image = ref { uploadId = UPLOAD }, seeds = { 1 } },
+      { model_version = "creative_upsampler_v1" }, "header.x-model-version", "value_error.model_version.refused")
+    assert.truthy(e.msg:find("2026-04-24", 1, true))
+    assert_valid("upscale_image", { image = ref { uploadId = UPLOAD }, seeds = { 1 }, upscaleFactor = 6 },
+      { model_version = "precise_upsampler_v1" })
+  end)
+
+  it("upscale refuses a factor of 5 and more than four seeds", function()
+    assert_refused("upscale_image", { image = ref { uploadId = UPLOAD }, seeds = { 1 }, upscaleFactor = 5 }, nil,
+      "body.upscaleFactor", "type_error.enum")
+    assert_refused("upscale_image", { image = ref { uploadId = UPLOAD }, seeds = { 1, 2, 3, 4, 5 } }, nil,
+      "body.seeds", "value_error.list.max_items")
+  end)
+
+  it("the composites take one source per image, on Adobe's hosts and frame.io", function()
+    assert_valid("precise_composite", composite { blend = 0.3, numVariations = 2, seeds = { 1, 2 },
+      output = { mediaType = "image/jxl" } })
+    local b = composite()
+    b.object.image.source = { uploadId = UPLOAD, url = S3 }
+    assert_refused("precise_composite", b, nil, "body.object.image.source", "value_error.source")
+    b.object.image.source = { url = "https://x.assets.frame.io/obj.png" }
+    assert_valid("adaptive_composite", b)
+    b.object.image.source = { url = "https://example.com/obj.png" }
+    assert_refused("adaptive_composite", b, nil, "body.object.image.source.url", "value_error.url.host")
+  end)
+
+  it("the adaptive composite refuses a harmonization above 1 and four variations", function()
+    assert_refused("adaptive_composite", composite { harmonization = 1.5 }, nil, "body.harmonization",
+      "value_error.number.not_le")
+    assert_refused("adaptive_composite", composite { numVariations = 4 }, nil, "body.numVariations",
+      "value_error.number.not_le")
+  end)
+
+  it("a video keyframe URL may be 2083 characters long, not one more", function()
+    local url = S3 .. "&p=" .. ("a"):rep(2083 - #S3 - 3)
+    assert.are.equal(2083, #url)
+    local function video(u)
+      return { prompt = "x", image = { conditions = { { source = { url = u }, placement = { position = 0 } } } } }
+    end
+    assert_valid("generate_video", video(url))
+    assert_refused("generate_video", video(url .. "a"), nil, "body.image.conditions.0.source.url",
+      "value_error.any_str.max_length")
+  end)
+end)
+
+describe("validate.review", function()
+  it("warns of each unknown field, naming the closest known one", function()
+    local errors, warnings = validate.review("generate_images", body { negativPrompt = "x",
+      size = { width = 1024, height = 1024, dpi = 72 } })
+    assert.is_nil(errors)
+    assert.are.equal(2, #warnings)
+    local by = {}
+    for _, w in ipairs(warnings) do by[table.concat(w.loc, ".")] = w end
+    assert.are.equal("negativePrompt", by["body.negativPrompt"].ctx.suggestion)
+    assert.is_nil(by["body.size.dpi"].ctx.suggestion)
+  end)
+end)
+
 describe("the operation table", function()
   it("resolves the request schema and header of every operation", function()
     local expected = {

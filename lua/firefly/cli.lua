@@ -159,27 +159,9 @@ local function usage_error(io_, msg, cmd)
   return EXIT.usage
 end
 
-local function distance(a, b)
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
+-- An unknown command's nearest known one, for "did you mean".
 local function closest(name)
-  local best, score = nil, math.huge
-  for k in pairs(COMMANDS) do
-    local d = distance(k, name)
-    if d < score then best, score = k, d end
-  end
-  return score <= 2 and best or nil
+  return require("firefly.nearest").find(name, COMMANDS, 2)
 end
 
 local function parse(args, from)

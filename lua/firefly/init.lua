@@ -23,7 +23,7 @@ local Client = {}
 Client.__index = Client
 
 local CALL_OPTIONS = { model_version = "string", timeout = "number", on_progress = "function", wait = "boolean",
-                       cache = "boolean", journal = "boolean", max_retries = "number" }
+                       cache = "boolean", journal = "boolean", max_retries = "number", validate = "string" }
 
 local function log(self, level, fmt, ...)
   local want = self._opts.log
@@ -151,7 +151,32 @@ local function check_call(method, body, opts)
       error(("ff:%s: option '%s' must be a %s, got %s"):format(method, k, want, type(v)), 3)
     end
   end
+  if opts.validate ~= nil and not options.VALIDATE[opts.validate] then
+    error(("ff:%s: option 'validate' must be 'strict', 'warn' or 'off', got '%s'"):format(method, opts.validate), 3)
+  end
   return opts
+end
+
+-- A validation warning, to the user's on_warning or else stderr.
+function Client:_warn(text)
+  local hook = self._opts.on_warning
+  if hook then return hook(text) end
+  io.stderr:write("firefly: warning: ", text, "\n")
+end
+
+-- Judges a body by the call's validate mode: the error to return when it is
+-- refused ("strict"), nil when it may be sent; every warning and, in "warn"
+-- mode, every broken rule is reported through _warn.
+function Client:_judge(op, body, model_version, mode)
+  if mode == "off" then return nil end
+  local list, warnings = validate.review(op.name, body, { model_version = model_version })
+  for _, w in ipairs(warnings) do self:_warn(op.method .. ": " .. validate.describe(w)) end
+  if not list then return nil end
+  if mode == "warn" then
+    for _, e in ipairs(list) do self:_warn(op.method .. ": " .. validate.describe(e) .. " (sent anyway: validate = \"warn\")") end
+    return nil
+  end
+  return errors.validation(list, validate)
 end
 
 -- The one path every generating method takes: check the call, pick the
@@ -163,11 +188,13 @@ function Client:_submit(method, body, opts)
   local op = operations.for_method(method, opts.model_version)
   local model_version = opts.model_version or op.model_version
   -- {path = ...} image sources become uploads first (lua/firefly/inputs.lua).
-  local resolved, rerr = inputs.resolve(self, op.name, body, opts)
+  local mode = opts.validate or self._opts.validate
+  local resolved, rerr = inputs.resolve(self, op, body, { model_version = model_version, timeout = opts.timeout,
+                                                         validate = mode })
   if not resolved then return nil, rerr end
   body = resolved
-  local list = validate.request(op.name, body, { model_version = model_version })
-  if list then return nil, errors.validation(list, validate) end
+  local refused = self:_judge(op, body, model_version, mode)
+  if refused then return nil, refused end
   local ok, json = pcall(cjson.encode, body)
   if not ok then
     return nil, errors.new { kind = "validation", message = "the body cannot be sent as JSON: " .. tostring(json) }

@@ -6,6 +6,7 @@
 
 local core = require "firefly.core"
 local errors = require "firefly.errors"
+local operations = require "firefly.operations"
 local upload = require "firefly.upload"
 local validate = require "firefly.validate"
 
@@ -50,10 +51,16 @@ local function bad_path(message)
   return nil, errors.new { kind = "validation", message = message }
 end
 
--- Checks a body without sending anything: every file is read and checked, and
--- the rest validated with stand-in ids. Returns the files ({path, bytes, mime,
--- digest} per source, in body order) or nil, err. The CLI's dry run uses it too.
+-- Checks a body without sending anything: every file is read and checked
+-- (against the operation's input size limit too), and in "strict" mode the rest
+-- validated with stand-in ids. Returns the files ({path, bytes, mime, digest}
+-- per source, in body order) or nil, err. The CLI's dry run uses it too.
+-- `op`: a registry name or entry (firefly.operations); opts: model_version,
+-- validate ("strict" when nil), warn (gets what "warn" mode lets through).
 function inputs.check(op, body, opts)
+  opts = opts or {}
+  local entry = type(op) == "table" and op or operations.get(op)
+  local mode = opts.validate or "strict"
   local found = find(body, {})
   local files = {}
   for _, f in ipairs(found) do
@@ -67,19 +74,31 @@ function inputs.check(op, body, opts)
     end
     local bytes, mime = upload.load(f.path)
     if not bytes then return nil, mime end
+    local limit = entry and entry.max_input_bytes
+    if limit and #bytes > limit and mode ~= "off" then
+      local why = ("%s is %d bytes; %s takes inputs of at most %d MB (%d bytes)"):format(f.path, #bytes,
+        entry.method, math.floor(limit / 1048576), limit)
+      if mode ~= "warn" then return bad_path(why) end
+      if opts.warn then opts.warn(why .. " (sent anyway: validate = \"warn\")") end
+    end
     files[#files + 1] = { path = f.path, bytes = bytes, mime = mime, digest = digest(bytes), source = f.source }
   end
-  local list = validate.request(op, replaced(body, found, {}), { model_version = opts and opts.model_version })
-  if list then return nil, errors.validation(list, validate) end
+  if mode == "strict" then
+    local list = validate.request(entry and entry.name or op, replaced(body, found, {}),
+      { model_version = opts.model_version })
+    if list then return nil, errors.validation(list, validate) end
+  end
   return files, found
 end
 
 -- Returns the body to send (the same table when it names no file), or nil, err.
 -- Every file is read and checked, and the rest of the body validated, before
--- the first upload: a mistake anywhere sends nothing.
+-- the first upload: a mistake anywhere sends nothing. opts as inputs.check's,
+-- and timeout.
 function inputs.resolve(client, op, body, opts)
   if #find(body, {}) == 0 then return body end -- validated by the caller as it is
-  local files, found = inputs.check(op, body, opts)
+  local files, found = inputs.check(op, body, { model_version = opts.model_version, validate = opts.validate,
+    warn = function(text) client:_warn(text) end })
   if not files then return nil, found end
   local loaded = {}
   for _, f in ipairs(files) do loaded[f.source] = f end

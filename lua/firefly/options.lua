@@ -17,6 +17,7 @@ local DEFAULTS = {
   max_retries = 4,
   retry_after_cap = 120,  -- a longer retry-after is returned as an error, not slept through
   retry_unknown_outcome = false, -- resend, once, a submit whose answer was lost (may make two jobs)
+  validate = "strict",    -- "strict" refuses a broken rule before sending, "warn" logs it and sends, "off" sends as is
 }
 
 local ENV = {
@@ -41,11 +42,17 @@ local TYPES = {
   journal = "string",     -- a file: submitted jobs, so a re-run re-attaches instead of resubmitting
   manifest = "string",    -- a file: one JSON line of provenance per saved output
   api_hosts = "table",    -- more hosts the key and token may go to (besides api_url's and *.adobe.io)
+  validate = "string",    -- "strict" | "warn" | "off", per client (and per call in opts)
+  on_warning = "function", -- gets each validation warning's text; default: a line on stderr
 }
 
 local function trim_slash(url)
   return (url:gsub("/+$", ""))
 end
+
+-- The validation modes (DESIGN.md): Adobe changes enums within weeks, and a
+-- stale rule must never strand a user.
+options.VALIDATE = { strict = true, warn = true, off = true }
 
 function options.resolve(opts, getenv)
   getenv = getenv or os.getenv
@@ -94,6 +101,9 @@ function options.resolve(opts, getenv)
   end
   if not o.client_id then
     error("firefly.new: client_id is required with access_token (Firefly wants it as x-api-key)", 3)
+  end
+  if not options.VALIDATE[o.validate] then
+    error("firefly.new: validate must be 'strict', 'warn' or 'off', got '" .. tostring(o.validate) .. "'", 3)
   end
   if o.log and o.log ~= "info" and o.log ~= "debug" then
     error("firefly.new: log must be 'info' or 'debug', got '" .. o.log .. "'", 3)

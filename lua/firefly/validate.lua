@@ -6,6 +6,7 @@
 -- prose; each of those is a small function below naming the API-NOTES section it comes
 -- from. Errors are pydantic-v1 shaped, as in Adobe's `validation_errors`.
 
+local nearest = require "firefly.nearest"
 local openapi = require "firefly.openapi"
 local operations = require "firefly.operations"
 local schema = require "firefly.schema"
@@ -20,6 +21,22 @@ local validate = {
 
 -- Hosts a source `url` may name (API-NOTES §3.1, async specs): pre-signed storage URLs.
 local adobe_hosts = { "amazonaws.com", "windows.net", "dropboxusercontent.com", "storage.googleapis.com" }
+
+-- [DOC26 usage-notes] more storage hosts, per operation: frame.io and adobe.io for the
+-- composites, Adobe's own front door for Image 5.
+local more_hosts = {
+  precise_composite = { "assets.frame.io", "adobe.io" },
+  adaptive_composite = { "assets.frame.io", "adobe.io" },
+  generate_images_v5 = { "frontdoor.prod.azure.cxp.adobe.com" },
+}
+
+local function hosts_for(op)
+  local extra = more_hosts[op.name]
+  if not extra then return adobe_hosts end
+  local list = { unpack(adobe_hosts) }
+  for _, h in ipairs(extra) do list[#list + 1] = h end
+  return list
+end
 
 local resolved = {}
 
@@ -84,6 +101,10 @@ end
 local function check_model_version(op, version, errors)
   if version == nil then return end
   local loc = { "header", "x-model-version" }
+  local refused = op.entry.refused_model_versions and op.entry.refused_model_versions[version]
+  if refused then
+    return add(errors, schema.error(loc, refused, "value_error.model_version.refused"))
+  end
   if not op.model_versions then
     return add(errors, schema.error(loc, "this operation takes no model version", "value_error.extra"))
   end
@@ -173,7 +194,7 @@ end
 -- API-NOTES §3.1 Image source [SPEC, DOC concepts/image-upload]: a source names exactly
 -- one input, and a URL must be an https pre-signed URL on Adobe's allow-listed storage
 -- hosts. Extra hosts (the emulator, tests) may also use plain http.
-local function check_source_url(url, loc, opts, errors)
+local function check_source_url(op, url, loc, opts, errors)
   local url_loc = loc_with(loc, "url")
   if has_error_at(errors, url_loc) then return end -- the schema said why
   -- A URI with no host ("https://", "mailto:x") names no storage host at all.
@@ -182,9 +203,10 @@ local function check_source_url(url, loc, opts, errors)
   if host and (host_in(host, validate.allow_hosts) or host_in(host, opts.allow_hosts)) then
     if scheme == "https" or scheme == "http" then return end
   elseif scheme == "https" then
-    if host and host_in(host, adobe_hosts) then return end
+    local allowed = hosts_for(op)
+    if host and host_in(host, allowed) then return end
     return add(errors, schema.error(url_loc, "URL host not permitted; allowed: "
-      .. table.concat(adobe_hosts, ", "), "value_error.url.host", { allowed_hosts = adobe_hosts }))
+      .. table.concat(allowed, ", "), "value_error.url.host", { allowed_hosts = allowed }))
   end
   add(errors, schema.error(url_loc, "URL scheme not permitted", "value_error.url.scheme",
     { allowed_schemes = { "https" } }))
@@ -192,10 +214,14 @@ end
 
 local source_kinds = { "uploadId", "url", "creativeCloudFileId" }
 
+-- The 2026 document's image sources besides PublicBinaryInput*: the composites'
+-- ImageSource and Image 5's ReferenceBlobSourceV3, one input each as well.
+local source_schemas = { ImageSource = true, ReferenceBlobSourceV3 = true }
+
 local function image_sources(op, body, opts, visits, errors)
   for _, visit in ipairs(visits) do
     local source = visit.value
-    if visit.name:match("^PublicBinaryInput") and schema.is_object(source) then
+    if (source_schemas[visit.name] or visit.name:match("^PublicBinaryInput")) and schema.is_object(source) then
       -- Only the kinds this spec declares count (creativeCloudFileId is video's alone).
       local declared = schema.resolve(op.document, "#/components/schemas/" .. visit.name).properties or {}
       local given, names = 0, {}
@@ -209,7 +235,7 @@ local function image_sources(op, body, opts, visits, errors)
         add(errors, schema.error(visit.loc, "exactly one of " .. table.concat(names, ", ")
           .. " is required", "value_error.source", { given = given }))
       elseif type(source.url) == "string" then
-        check_source_url(source.url, visit.loc, opts, errors)
+        check_source_url(op, source.url, visit.loc, opts, errors)
       end
     end
   end
@@ -228,20 +254,77 @@ local function placement_and_mask(op, body, opts, visits, errors)
   end
 end
 
-local rules = { seeds_match_variations, custom_model_id, style_presets, image_sources, placement_and_mask }
+-- API-NOTES §10.3 [DOC26 guides/how-tos/cm-generate-image]: Image 5 with reference blobs
+-- takes aspectRatio "auto" or none.
+local function reference_blobs_aspect(op, body, opts, visits, errors)
+  local props = op.request.properties or {}
+  if not (props.referenceBlobs and props.aspectRatio) then return end
+  local blobs, ratio = body.referenceBlobs, body.aspectRatio
+  if not (schema.is_array(blobs) and #blobs > 0) or not present(ratio) or ratio == "auto" then return end
+  if has_error_at(errors, { "body", "aspectRatio" }) then return end
+  add(errors, schema.error({ "body", "aspectRatio" },
+    "with referenceBlobs, aspectRatio must be 'auto' or left out", "value_error.aspect_ratio.with_reference_blobs",
+    { given = ratio }))
+end
+
+local rules = { seeds_match_variations, custom_model_id, style_presets, image_sources, placement_and_mask,
+                reference_blobs_aspect }
 
 ---------------------------------------------------------------------------------------------
 -- Public
 ---------------------------------------------------------------------------------------------
 
--- Checks a request for operation `op` (a DESIGN.md method name). `opts.model_version` is
--- the x-model-version header; `opts.allow_hosts` adds URL hosts for this call.
--- Returns nil when valid, else every error: header first, then the body in the schema's
--- order, then the prose rules (FastAPI reports headers before the body too).
-function validate.request(op_name, body, opts)
+-- The properties a named schema declares (its own and its allOf parts'); nil when it
+-- declares none or takes any key (additionalProperties).
+local function declared(doc, name)
+  local node = schema.resolve(doc, "#/components/schemas/" .. name)
+  local props, any = {}, false
+  local function collect(n)
+    if n["$ref"] then n = schema.resolve(doc, n["$ref"]) end
+    for k in pairs(n.properties or {}) do props[k] = true; any = true end
+    if n.additionalProperties ~= nil and n.additionalProperties ~= false then props = nil end
+    for _, part in ipairs(n.allOf or {}) do if props then collect(part) end end
+  end
+  collect(node)
+  return props and any and props or nil
+end
+
+-- Fields the schema does not know, which the service may ignore (a typo would be lost silently):
+-- warnings, each naming the closest known field when one is near.
+local function unknown_fields(op, visits)
+  local warnings, seen = {}, {}
+  for _, visit in ipairs(visits) do
+    local value = visit.value
+    if schema.is_object(value) and not seen[value] then
+      seen[value] = true
+      local known = declared(op.document, visit.name)
+      if known then
+        local names = {}
+        for k in pairs(value) do names[#names + 1] = k end
+        table.sort(names, function(a, b) return tostring(a) < tostring(b) end)
+        for _, k in ipairs(names) do
+          if type(k) == "string" and not known[k] then
+            local near = nearest.find(k, known)
+            add(warnings, schema.error(loc_with(visit.loc, k),
+              "unknown field, not in Adobe's document" .. (near and ("; did you mean '" .. near .. "'?") or ""),
+              "value_error.extra.unknown", { suggestion = near }))
+          end
+        end
+      end
+    end
+  end
+  return warnings
+end
+
+-- Checks a request for operation `op` (a registry name, firefly.operations).
+-- `opts.model_version` is the x-model-version header; `opts.allow_hosts` adds URL
+-- hosts for this call. Returns the errors (nil when valid: header first, then the body
+-- in the schema's order, then the prose rules, as FastAPI orders them) and the
+-- warnings (unknown fields), both pydantic-shaped.
+function validate.review(op_name, body, opts)
   local op = operation(op_name)
   opts = opts or {}
-  local errors = {}
+  local errors, warnings = {}, {}
   check_model_version(op, opts.model_version, errors)
   if body == nil or schema.is_null(body) then
     add(errors, schema.error({ "body" }, "field required", "value_error.missing"))
@@ -250,10 +333,15 @@ function validate.request(op_name, body, opts)
     for _, e in ipairs(errs) do add(errors, e) end
     if schema.is_object(body) then
       for _, rule in ipairs(rules) do rule(op, body, opts, visits, errors) end
+      warnings = unknown_fields(op, visits)
     end
   end
-  if #errors > 0 then return errors end
-  return nil
+  return #errors > 0 and errors or nil, warnings
+end
+
+-- The errors alone (nil when valid): what the emulator answers 422 with.
+function validate.request(op_name, body, opts)
+  return (validate.review(op_name, body, opts))
 end
 
 -- What an operation is on the wire: `path`, `method`, `schema_name`, `model_versions`
