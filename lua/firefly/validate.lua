@@ -199,7 +199,7 @@ local function check_source_url(op, url, loc, opts, errors)
   if has_error_at(errors, url_loc) then return end -- the schema said why
   -- A URI with no host ("https://", "mailto:x") names no storage host at all.
   local scheme, host = split_url(url)
-  scheme = scheme or url:match("^(%a[%w+.-]*):"):lower()
+  scheme = scheme or (url:match("^(%a[%w+.-]*):") or ""):lower() -- "" for no scheme at all
   if host and (host_in(host, validate.allow_hosts) or host_in(host, opts.allow_hosts)) then
     if scheme == "https" or scheme == "http" then return end
   elseif scheme == "https" then

@@ -38,6 +38,10 @@ return {
     source = "API-NOTES §3.1 placement [SPEC description of Placement]: not with a mask",
     witness = { op = "expand_image", body = { image = { source = { uploadId = UPLOAD } },
       mask = { source = { uploadId = UPLOAD } }, placement = { alignment = { horizontal = "left" } } } } },
+  { rule = "reference_blobs_aspect", type = "value_error.aspect_ratio.with_reference_blobs", at = "^body%.aspectRatio$",
+    source = "API-NOTES §10.3 [DOC26 guides/how-tos/cm-generate-image]: with reference blobs, aspectRatio auto or none",
+    witness = { op = "generate_images_v5", opts = { model_version = "image5" }, body = { prompt = "a fox",
+      aspectRatio = "16:9", referenceBlobs = { { source = { uploadId = UPLOAD }, usage = "general" } } } } },
   -- Not prose but the client's own: the header is declared only on the operations
   -- that have model versions, and one sent elsewhere is a caller's mistake.
   { rule = "check_model_version: no header where none is declared", type = "value_error.extra",
