@@ -1,9 +1,12 @@
 -- Adobe's OpenAPI documents (and the style preset list) as decoded Lua tables:
--- `require("firefly.openapi").image_generation_async_v3`. The JSON files beside
--- this module are Adobe's stripped documents, byte for byte (tools/import-openapi.lua
--- refreshes them); the same files feed the Prism conformance run. Each is read
--- and decoded on first use, so a client that validates one operation never
--- parses the other specs.
+-- `require("firefly.openapi").firefly_api`. Each document is a Lua module beside
+-- this one (`firefly.openapi.firefly_api` returns the JSON text), loaded through
+-- `require`, never io.open: the client works from a packed .love archive, any
+-- working directory and LuaRocks trees alike. tools/import-openapi.lua writes
+-- those modules from the JSON files here, Adobe's stripped documents byte for
+-- byte, which the Prism and Ajv runs of the test suite read (openapi.path).
+-- Each is decoded on first use, so a client that validates one operation never
+-- parses the other documents.
 
 local cjson = require "cjson"
 
@@ -22,11 +25,12 @@ local FILES = {
   upload_image = "upload_image.json",
 }
 
-local openapi = { documents = {} }
+local openapi = { documents = {}, files = FILES }
 for name in pairs(FILES) do openapi.documents[#openapi.documents + 1] = name end
 table.sort(openapi.documents)
 
--- The folder this file was loaded from, wherever it is installed.
+-- The folder this file was loaded from, for the JSON files the test suite
+-- hands Prism and Ajv; the client itself never reads them.
 local here = (debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./")
 openapi.dir = here
 
@@ -36,11 +40,10 @@ end
 
 return setmetatable(openapi, {
   __index = function(self, name)
-    local path = openapi.path(name)
-    if not path then return nil end
-    local f = assert(io.open(path, "rb"))
-    local doc = cjson.decode(f:read("*a"))
-    f:close()
+    if not FILES[name] then return nil end
+    local module = "firefly.openapi." .. name
+    local doc = cjson.decode((require(module))) -- require gives 5.4 a second value
+    package.loaded[module] = nil -- the decoded table is kept; the text need not be
     rawset(self, name, doc)
     return doc
   end,
