@@ -169,7 +169,19 @@ function batch.run(io_, ff, p, dir, o, ctx)
   end
   write_gallery()
 
-  local accepted_at = {}
+  -- A model of the client's token bucket (src/ratelimit.h: `rate` tokens, refilled
+  -- at `rate` a minute), fed by the submits Firefly accepted: the countdown shown.
+  local bucket = o.rate_limit and { tokens = o.rate_limit, stamp = now() }
+  local function refill(t)
+    bucket.tokens = math.min(o.rate_limit, bucket.tokens + (t - bucket.stamp) * o.rate_limit / 60)
+    bucket.stamp = t
+  end
+  local function submitted()
+    if bucket then
+      refill(now())
+      bucket.tokens = bucket.tokens - 1
+    end
+  end
   local function counts()
     c.elapsed = now() - started
     local finished = c.done + c.failed
@@ -178,11 +190,13 @@ function batch.run(io_, ff, p, dir, o, ctx)
     for _, row in ipairs(todo) do
       if row.live == "running" and not (row.job and row.job.id) then c.waiting = c.waiting + 1 end
     end
-    -- The client-side budget's next slot, from the submits it let through (an estimate:
-    -- the limiter itself is in the core).
     c.rate_wait = nil
-    if o.rate_limit and c.waiting > 0 and #accepted_at >= o.rate_limit then
-      c.rate_wait = math.max(0, accepted_at[#accepted_at - o.rate_limit + 1] + 60 - now())
+    if bucket and c.waiting > 0 then
+      refill(now())
+      c.rate_wait = bucket.tokens >= 1 and 0 or (1 - bucket.tokens) * 60 / o.rate_limit
+      -- Rows not yet let through go at the budget's pace, whatever the jobs' own speed.
+      local later = (c.waiting + c.queued - 1) * 60 / o.rate_limit + c.rate_wait
+      if not c.eta or c.eta < later then c.eta = later end
     end
     return c
   end
@@ -212,7 +226,7 @@ function batch.run(io_, ff, p, dir, o, ctx)
     row.live = "running"
     local r, err = ff[row.operation](ff, row.body, { model_version = row.model_version, timeout = o.timeout,
       on_progress = function(j)
-        if not row.job then accepted_at[#accepted_at + 1] = now() end
+        if not row.job then submitted() end
         row.job = j
       end })
     if not r then
