@@ -45,6 +45,23 @@ describe("firefly (the command)", function()
     assert.matches("FIREFLY_SERVICES_CLIENT_ID", out)
   end)
 
+  it("refuses a bad flag value by name and range before anything is allocated or sent", function()
+    for _, case in ipairs {
+      { "generate x --timeout abc", "%-%-timeout must be a number, got 'abc'" },
+      { "generate x -n 1e9 --seed 1", "%-n must be between 1 and 4, got '1e9'" },
+      { "generate x -n 2.5", "%-n must be a whole number" },
+      { "generate x --seed -4", "%-%-seed must be between 0 and" },
+      { "generate x --timeout nan", "%-%-timeout must be a number" },
+      { "batch f.csv -o d --concurrency 0", "%-%-concurrency must be between 1 and" },
+      { "validate f.csv --rate-limit fast", "%-%-rate%-limit must be a number" },
+      { "upscale a.png --factor 9", "%-%-factor must be between 2 and 6" },
+    } do
+      local out, rc = run(case[1])
+      assert.are.equal(cli.EXIT.usage, rc, case[1] .. ": " .. out)
+      assert.matches(case[2], out)
+    end
+  end)
+
   it("never names an output file outside the output directory", function()
     assert.are.equal("x-etc-passwd", cli.safe_name("x", "../../etc/passwd"))
     assert.are.equal("output", cli.safe_name("..", "/"))
@@ -83,6 +100,71 @@ describe("firefly (the command)", function()
       out, rc = run("status '" .. doc.job_id .. "' --json", env)
       assert.are.equal(0, rc, out)
       assert.are.equal("succeeded", helper.json.decode(out:match("(%b{})%s*$")).status)
+    end)
+
+    it("finds an unwritable -o before submitting, so no paid job is lost", function()
+      local f = assert(io.open(dir .. "/file", "wb")) f:write("x") f:close()
+      local out, rc = run(("generate 'a cat' --size 64x64 -o '%s/file/out'"):format(dir), env)
+      assert.are.equal(cli.EXIT.usage, rc, out)
+      assert.matches("cannot write to the output folder", out)
+      assert.are.equal(0, emu:count("POST", "generate%-async"))
+    end)
+
+    it("shows a finished job's output URLs with status, so its outputs can be fetched again", function()
+      local out, rc = run(("generate 'a fox' -n 2 --seed 5 --size 64x64 --json -o '%s'"):format(dir), env)
+      assert.are.equal(0, rc, out)
+      local id = helper.json.decode(out:match("(%b{})%s*$")).job_id
+      out, rc = run("status '" .. id .. "' --json", env)
+      assert.are.equal(0, rc, out)
+      local doc = helper.json.decode(out:match("(%b{})%s*$"))
+      assert.are.equal(2, #doc.outputs)
+      assert.are.equal(5, doc.outputs[1].seed)
+      assert.matches("^http://127%.0%.0%.1:%d+/", doc.outputs[1].url)
+      out, rc = run("status '" .. id .. "'", env)
+      assert.are.equal(0, rc, out)
+      assert.matches("seed 6  http://", out)
+    end)
+
+    it("exits 2, not 1, for a request refused by validation, and sends nothing", function()
+      local out, rc = run(("generate 'a cat' --model-version image99 -o '%s'"):format(dir), env)
+      assert.are.equal(cli.EXIT.usage, rc, out)
+      assert.matches("x%-model%-version", out)
+      assert.are.equal(0, emu:count("POST", "generate%-async"))
+    end)
+
+    it("does not call a bad API URL or job id a credentials problem (exit 3)", function()
+      local out, rc = run(("generate 'a cat' -o '%s'"):format(dir), env:gsub("API_URL=%S+", "API_URL=notaurl"))
+      assert.are.equal(cli.EXIT.usage, rc, out)
+      assert.matches("API URL 'notaurl' is not an http%(s%) URL", out)
+      out, rc = run(("generate 'a cat' -o '%s'"):format(dir), env:gsub("API_URL=%S+", "API_URL=http://127.0.0.1:1"))
+      assert.are.equal(cli.EXIT.failed, rc, out)
+      assert.matches("transport error", out)
+      out, rc = run("status 'not a job!'", env)
+      assert.are.equal(cli.EXIT.usage, rc, out)
+      assert.matches("is not a job id", out)
+    end)
+
+    it("on Ctrl-C cancels the job it started and exits 130, without a traceback", function()
+      emu:stop()
+      emu = helper.start { job_seconds = 30 }
+      env = env:gsub("API_URL=%S+", "API_URL=" .. emu.url):gsub("IMS_URL=%S+", "IMS_URL=" .. emu.url)
+      os.execute(("(%s ASAN_OPTIONS=detect_leaks=0 %s bin/firefly generate 'a slow cat' -o '%s' >'%s/log' 2>&1 & "
+        .. "echo $! >'%s/pid'; wait $!; echo $? >'%s/rc') 2>/dev/null &"):format(env, interp, dir, dir, dir, dir))
+      for _ = 1, 400 do
+        if emu:count("POST", "generate%-async") > 0 then break end
+        helper.sleep(0.025)
+      end
+      helper.sleep(0.3)
+      os.execute("kill -INT " .. helper.slurp(dir .. "/pid"):match("%d+"))
+      for _ = 1, 400 do
+        if (helper.slurp(dir .. "/rc") or ""):match("%d") then break end
+        helper.sleep(0.025)
+      end
+      local log = helper.slurp(dir .. "/log") or ""
+      assert.are.equal(130, tonumber(helper.slurp(dir .. "/rc")), log)
+      assert.matches("interrupted", log)
+      assert.is_nil(log:find("traceback", 1, true))
+      assert.are.equal(1, emu:count("PUT", "^/v3/cancel/"))
     end)
 
     it("fails with exit code 1 for an unknown job, and 3 when the credentials are refused", function()
