@@ -66,4 +66,25 @@ describe("examples/", function()
       assert.is_true(saved > 0, "no saved image named in the output:\n" .. out)
     end)
   end
+
+  -- The batch example is a file for `firefly batch`, run as the README says.
+  it("batch/icons.csv runs through `firefly batch` into out/icons, every row saved, with its gallery", function()
+    local emu = require("helpers.emulator").start { job_seconds = 0.2 }
+    local dir = sh("mktemp -d"):gsub("%s+$", "")
+    local out, rc = sh(("cd %s && %s FIREFLY_SERVICES_CLIENT_ID=%s FIREFLY_SERVICES_CLIENT_SECRET=%s "
+      .. "FIREFLY_SERVICES_API_URL=%s FIREFLY_SERVICES_IMS_URL=%s ASAN_OPTIONS=detect_leaks=0 %s %s batch %s -o out/icons 2>&1")
+      :format(quote(dir), env, emu.client_id, emu.client_secret, emu.url, emu.url, interp,
+        quote(root .. "/bin/firefly"), quote(root .. "/examples/batch/icons.csv")))
+    emu:stop()
+    local saved = 0
+    for path in out:gmatch("%-> (out/icons/[^\n]-%.png)\n") do
+      assert.are.equal("\137PNG\r\n\26\n", png_header(dir .. "/" .. path), path .. " is not a PNG")
+      saved = saved + 1
+    end
+    local gallery = png_header(dir .. "/out/icons/index.html")
+    sh("rm -rf " .. quote(dir))
+    assert.are.equal(0, rc, out)
+    assert.are.equal(12, saved, out)
+    assert.are.equal("<!doctyp", gallery)
+  end)
 end)
