@@ -14,7 +14,7 @@ end
 
 local chosen
 local ok, err = pcall(function()
-  for model in ff:custom_models { sortBy = "-modifiedDate", limit = 2 } do
+  for model in ff:custom_models { sortBy = "modifiedDate", limit = 2 } do
     io.stderr:write(("%-24s %-8s %s\n"):format(model.displayName, model.trainingMode, model.assetId))
     chosen = chosen or model
   end

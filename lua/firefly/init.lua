@@ -270,11 +270,16 @@ function Client:upload_image(path_or_bytes, opts)
   return upload.run(self, path_or_bytes, opts)
 end
 
--- One page of custom models; query: start, limit, sortBy ("-" reverses), publishedState.
-function Client:list_custom_models(query)
+-- One page of custom models; query: start, limit, sortBy (Adobe's document enum:
+-- assetName, createdDate, modifiedDate), publishedState. opts: validate.
+function Client:list_custom_models(query, opts)
   if self._closed then error("attempt to use a closed firefly client", 2) end
   if query ~= nil and type(query) ~= "table" then error("ff:list_custom_models: query must be a table", 2) end
-  return models.list(self, query)
+  local mode = opts and opts.validate
+  if mode ~= nil and not options.VALIDATE[mode] then
+    error("ff:list_custom_models: option 'validate' must be 'strict', 'warn' or 'off'", 2)
+  end
+  return models.list(self, query, mode)
 end
 
 -- Every custom model over all pages: `for m in ff:custom_models{sortBy = "assetName"} do`.

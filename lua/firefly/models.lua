@@ -1,16 +1,37 @@
 -- Custom models (GET /v3/custom-models): ff:list_custom_models(query) for one
 -- page, ff:custom_models(query) to iterate over every page. The query is
--- checked against Adobe's listing spec before anything is sent.
+-- checked against Adobe's current document before anything is sent, in the
+-- client's validate mode ("strict" refuses, "warn" logs and sends, "off" sends).
 
 local errors = require "firefly.errors"
+local openapi = require "firefly.openapi"
+local operations = require "firefly.operations"
 local schema = require "firefly.schema"
 local validate = require "firefly.validate"
 
 local models = {}
 
--- Adobe's query parameters (custom_models_listing.json, API-NOTES §3.10).
-models.SORT_KEYS = { "assetName", "createdDate", "modifiedDate" }
-models.STATES = { "all", "ready", "published", "unpublished", "queued", "training", "failed", "cancelled" }
+-- The enum of one of the path's query parameters in Adobe's document.
+local function enum_of(name)
+  local entry = operations.get("list_custom_models")
+  local get = openapi[entry.document].paths[entry.path].get
+  for _, p in ipairs(get.parameters or {}) do
+    if p.name == name and p.schema then return p.schema.enum end
+  end
+  return {}
+end
+
+-- Adobe's query parameters (API-NOTES §3.10, §10.2), their enums read from the document on first use.
+-- sortBy: the document's enum has no "-" form; Adobe's prose says a "-" prefix reverses the order.
+-- The document wins (API-NOTES §10): "-modifiedDate" is refused in strict mode.
+setmetatable(models, { __index = function(_, k)
+  if k == "SORT_KEYS" then
+    rawset(models, k, enum_of("sortBy"))
+  elseif k == "STATES" then
+    rawset(models, k, enum_of("publishedState"))
+  end
+  return rawget(models, k)
+end })
 models.MAX_LIMIT = 50
 local ORDER = { "start", "limit", "sortBy", "publishedState" }
 
@@ -27,8 +48,21 @@ local function whole(v)
 end
 
 -- The checked query as strings, or nil and the pydantic-style error list.
-function models.query(q)
+-- mode: "strict" (the default), "warn" (errors go to warn(text) and the query
+-- is sent as given) or "off" (sent as given, unchecked).
+function models.query(q, mode, warn)
   if q == nil then return {} end
+  if mode == "off" or mode == "warn" then
+    local out = {}
+    for k, v in pairs(q) do out[k] = type(v) == "number" and ("%d"):format(v) or tostring(v) end
+    if mode == "warn" then
+      local _, errs = models.query(q, "strict")
+      for _, e in ipairs(errs or {}) do
+        warn("list_custom_models: " .. validate.describe(e) .. " (sent anyway: validate = \"warn\")")
+      end
+    end
+    return out
+  end
   local errs, out = {}, {}
   local function bad(key, msg, kind, ctx)
     errs[#errs + 1] = schema.error({ "query", key }, msg, kind, ctx)
@@ -39,9 +73,10 @@ function models.query(q)
     end
   end
   if q.sortBy ~= nil then
-    local key = type(q.sortBy) == "string" and q.sortBy:gsub("^%-", "")
-    if not member(models.SORT_KEYS, key) then
-      bad("sortBy", "must be assetName, createdDate or modifiedDate, optionally with a '-' prefix to reverse",
+    if not member(models.SORT_KEYS, q.sortBy) then
+      local reversed = type(q.sortBy) == "string" and member(models.SORT_KEYS, (q.sortBy:gsub("^%-", "")))
+      bad("sortBy", "must be one of " .. table.concat(models.SORT_KEYS, ", ")
+        .. (reversed and " (Adobe's prose mentions a '-' prefix to reverse; its document's enum has none)" or ""),
         "type_error.enum", { enum_values = models.SORT_KEYS })
     else
       out.sortBy = q.sortBy
@@ -83,8 +118,8 @@ local function url_for(client, q)
 end
 
 -- One page: Adobe's document ({custom_models, total_count, _links}) plus request_id.
-function models.list(client, query)
-  local q, errs = models.query(query)
+function models.list(client, query, mode)
+  local q, errs = models.query(query, mode or client._opts.validate, function(text) client:_warn(text) end)
   if not q then return nil, errors.validation(errs, validate) end
   local handle, err = client._core:request("GET", url_for(client, q), nil, nil, "idempotent")
   if not handle then return nil, errors.from_core(err) end
@@ -100,7 +135,7 @@ end
 -- A failure (bad query, HTTP error) is raised as the error value; wrap the loop
 -- in pcall to handle it.
 function models.each(client, query)
-  local q, errs = models.query(query)
+  local q, errs = models.query(query, client._opts.validate, function(text) client:_warn(text) end)
   if not q then error(errors.validation(errs, validate), 2) end
   local page, i = nil, 0
   local start = tonumber(q.start or "0")
@@ -117,7 +152,7 @@ function models.each(client, query)
         break
       end
       local p, err = models.list(client, { start = start, limit = limit, sortBy = q.sortBy,
-        publishedState = q.publishedState })
+        publishedState = q.publishedState }, "off") -- checked once, above
       if not p then
         done = true
         error(err, 0)
