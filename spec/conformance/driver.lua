@@ -67,9 +67,11 @@ local function alive(pid)
   return st ~= nil and not st:match("^%d+ %b() ([ZX])")
 end
 
-local function start_prism(spec, upstream, port, logfile)
-  os.execute(string.format("%s proxy %s %s --errors -h 127.0.0.1 -p %d </dev/null >%s 2>&1 & echo $! >%s",
-    quote(M.PRISM), quote(spec), quote(upstream), port, quote(logfile), quote(logfile .. ".pid")))
+-- opts.errors = false: response violations are only logged, not turned into 500s.
+local function start_prism(spec, upstream, port, logfile, opts)
+  local errors = (opts and opts.errors == false) and "" or " --errors"
+  os.execute(string.format("%s proxy %s %s%s -h 127.0.0.1 -p %d </dev/null >%s 2>&1 & echo $! >%s",
+    quote(M.PRISM), quote(spec), quote(upstream), errors, port, quote(logfile), quote(logfile .. ".pid")))
   local pid = tonumber((slurp(logfile .. ".pid") or ""):match("%d+"))
   os.remove(logfile .. ".pid")
   local deadline = now() + 60

@@ -1,0 +1,38 @@
+-- Conformance with Adobe's current document (firefly-api.json, OpenAPI 3.1, 14 paths),
+-- checked from outside: Prism as a validating proxy between the client and the
+-- emulator for 13 paths, both directions (spec/conformance/current.lua), and Prism's
+-- validator over recorded exchanges for the upload (spec/conformance/upload.lua).
+-- The 2025 documents stay in conformance_spec.lua and conformance_ops_spec.lua.
+
+local function have(cmd)
+  local p = io.popen("command -v " .. cmd .. " 2>/dev/null")
+  local out = p:read("*a")
+  p:close()
+  return out:match("%S") ~= nil
+end
+
+describe("conformance with Adobe's current document firefly-api.json (Prism)", function()
+  if not have("node") then
+    pending("node not found: install Node.js to run the Prism conformance check")
+    return
+  end
+  local f = io.open("spec/conformance/node_modules/.bin/prism", "r")
+  if f then f:close() end
+
+  it("finds no violation beyond the known ones in any request the client sends or any emulator answer", function()
+    assert(f, "Prism is missing: run `make deps` (npm ci --prefix spec/conformance)")
+    local current = require "conformance.current"
+    local report = current.run()
+    local text = current.format(report)
+    print("\n" .. text) -- the figures and the known violations, for the CI log
+    assert(report.ok, text)
+    assert.are.equal(0, #report.violations, text)
+  end)
+
+  it("finds no violation in the upload's exchanges", function()
+    assert(f, "Prism is missing: run `make deps` (npm ci --prefix spec/conformance)")
+    local documents = require "conformance.documents"
+    local report = require("conformance.upload").run(require("firefly.openapi").path("firefly_api"))
+    assert(report.ok, documents.format(report))
+  end)
+end)
