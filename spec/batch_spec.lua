@@ -181,6 +181,27 @@ describe("firefly batch", function()
       assert.matches("gallery: " .. dir:gsub("%p", "%%%0") .. "/out/index.html", out)
     end)
 
+    it("on a terminal, redraws one status block in place, with a line above it per finished row", function()
+      write(dir .. "/rows.csv", csv(3))
+      -- script(1) gives the batch a pseudo-terminal, as a user's shell would.
+      local cmd = ("%s %s bin/firefly batch '%s/rows.csv' -o '%s/out'"):format(env, interp, dir, dir)
+      local out, rc = sh(("script -qec %s /dev/null"):format(("'" .. cmd:gsub("'", "'\\''") .. "'")))
+      assert.are.equal(0, rc, out)
+      assert.matches("\27%[%d+A\27%[J", out) -- cursor up, clear: the block is redrawn, not appended
+      assert.matches("done %d+   failed 0   in flight %d+   queued %d+   %(of 3%)", out)
+      assert.matches("elapsed %d+ s   ETA", out)
+      assert.are.equal(3, select(2, out:gsub("ok     line %d", "")))
+    end)
+
+    it("says once, by line, which columns Adobe's document does not know, and still runs", function()
+      write(dir .. "/rows.csv", "prompt,size.width,size.height,seeds,colour\na cat,64,64,1,red\n")
+      local out, rc = batch(("batch '%s/rows.csv' -o '%s/out'"):format(dir, dir))
+      assert.are.equal(0, rc, out)
+      assert.matches("rows.csv:2: warning: colour: unknown field", out, 1, true)
+      assert.are.equal(1, select(2, out:gsub("colour", "")))
+      assert.are.equal(1, submits(emu))
+    end)
+
     it("prints one JSON event per line with --json", function()
       write(dir .. "/rows.csv", csv(2))
       local out, rc = batch(("batch '%s/rows.csv' -o '%s/out' --json"):format(dir, dir))
@@ -293,6 +314,22 @@ describe("firefly batch, interrupted", function()
         assert.is_nil(finished_bodies[e.body_sha256], "a finished row was submitted again")
       end
     end
+  end)
+
+  it("treats SIGTERM as Ctrl-C: cancels, records, exits 130", function()
+    write(dir .. "/rows.csv", csv(4))
+    local pid = start(("batch '%s/rows.csv' -o '%s/out' --concurrency 2"):format(dir, dir))
+    until_rows(1)
+    os.execute("kill -TERM " .. pid)
+    wait_exit()
+    assert.are.equal(130, tonumber(helper.slurp(dir .. "/rc")), helper.slurp(dir .. "/log"))
+    assert.is_true(emu:count("PUT", "^/v3/cancel/") >= 1)
+    assert.is_true(#state_lines(dir .. "/out") >= 1)
+    local page, unfinished = helper.slurp(dir .. "/out/index.html"), 0
+    for status in page:gmatch('data%-status="(%a+)"') do
+      if status == "canceled" or status == "queued" then unfinished = unfinished + 1 end
+    end
+    assert.are.equal(4 - #state_lines(dir .. "/out"), unfinished)
   end)
 
   it("after kill -9, a re-run re-attaches to the jobs in flight instead of submitting them again", function()

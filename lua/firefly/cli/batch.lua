@@ -38,10 +38,18 @@ local function print_problems(io_, file, p)
   for _, pr in ipairs(p.problems) do
     io_.err:write(("%s:%d: %s: %s\n"):format(file, pr.line, pr.field, pr.message))
   end
+  for _, wn in ipairs(p.warnings) do
+    io_.err:write(("%s:%d: warning: %s: %s\n"):format(file, wn.line, wn.field, wn.message))
+  end
 end
 
 local function print_plan(io_, p, est, o)
   local c = p.counts
+  if o.json then
+    io_.out:write(require("cjson").encode { event = "plan", counts = c, estimate = est,
+      problems = #p.problems > 0 and p.problems or nil, warnings = #p.warnings > 0 and p.warnings or nil }, "\n")
+    return
+  end
   local w = function(...) io_.out:write(...) end
   w(("rows         %d (%d valid, %d invalid)\n"):format(c.rows, c.valid, c.invalid))
   if c.done + c.failed > 0 then
@@ -56,9 +64,6 @@ local function print_plan(io_, p, est, o)
     plan.duration(est.seconds), est.rate,
     est.rate_assumed and " (assumed: Adobe's default per organization; --rate-limit N if yours differs)" or " (--rate-limit)",
     est.concurrency, est.job_seconds))
-  if o.json then
-    io_.out:write(require("cjson").encode { event = "plan", counts = c, estimate = est }, "\n")
-  end
 end
 
 -- o: parsed flags (output, dry_run, skip_invalid, retry_failed, json, concurrency, rate_limit, cache, timeout).
@@ -93,6 +98,7 @@ function batch.main(io_, cmd, o, file, ctx)
   local ff, code = ctx.client {
     journal = dir .. "/journal.jsonl", manifest = dir .. "/manifest.jsonl", cache = o.cache,
     rate_limit = o.rate_limit and { per_minute = o.rate_limit } or nil,
+    on_warning = function() end, -- each was said once above, by line; not again per submit
   }
   if not ff then return code end
   return batch.run(io_, ff, p, dir, o, ctx)
