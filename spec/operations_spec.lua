@@ -131,11 +131,11 @@ describe("operations", function()
   end)
 
   describe("validation, before anything is sent", function()
-    it("upload_image refuses what is not a PNG, JPEG or WEBP", function()
+    it("upload_image refuses what is not an image type Firefly's upload takes", function()
       local path = tmpfile("GIF89a not really")
       local _, err = sends_nothing("POST", "^/v2/storage", function() return ff:upload_image(path) end)
       os.remove(path)
-      refused(err, "not a PNG, JPEG or WEBP")
+      refused(err, "not a JPEG, PNG")
     end)
 
     it("upload_image refuses more than 15 MB", function()
@@ -159,7 +159,7 @@ describe("operations", function()
         return ff:fill_image { image = { source = { path = HERO } }, mask = { source = { path = path } } }
       end)
       os.remove(path)
-      refused(err, "not a PNG")
+      refused(err, "not a JPEG, PNG")
     end)
 
     it("a body with a path source is validated before the upload", function()

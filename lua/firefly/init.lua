@@ -257,7 +257,7 @@ end
 
 -- ---- uploads and custom models (lua/firefly/upload.lua, models.lua) ----
 
--- Uploads a PNG, JPEG or WEBP (a path, or the bytes); returns the upload id and
+-- Uploads a JPEG, PNG, WEBP, TIFF or JPEG XL image (a path, or the bytes); returns the upload id and
 -- {id, images, request_id}. opts: timeout.
 function Client:upload_image(path_or_bytes, opts)
   if self._closed then error("attempt to use a closed firefly client", 2) end

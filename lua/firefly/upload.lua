@@ -12,6 +12,15 @@ local function refused(message)
   return nil, errors.new { kind = "validation", message = message }
 end
 
+-- "JPEG, PNG, WEBP, TIFF or JPEG XL": the types media.lua knows, in its order.
+local NAMES = { ["image/jpeg"] = "JPEG", ["image/png"] = "PNG", ["image/webp"] = "WEBP", ["image/tiff"] = "TIFF",
+                ["image/jxl"] = "JPEG XL" }
+local function type_names()
+  local names = {}
+  for i, t in ipairs(media.TYPES) do names[i] = NAMES[t] or t end
+  return table.concat(names, ", ", 1, #names - 1) .. " or " .. names[#names]
+end
+
 
 -- The bytes of `path_or_bytes` (image bytes are recognised by their magic
 -- number, anything else is a path) and their media type; or nil, err.
@@ -29,7 +38,7 @@ function upload.load(path_or_bytes)
   end
   local mime = media.sniff(bytes)
   if not mime then
-    return refused(name .. " is not a PNG, JPEG or WEBP image (Firefly's upload takes only those)")
+    return refused(name .. " is not a " .. type_names() .. " image (Firefly's upload takes only those)")
   end
   return bytes, mime
 end
