@@ -89,7 +89,7 @@ describe("opts.model_version", function()
     local rec, why = recorder.start(emu.url)
     if not rec then return pending(why) end
     finally(function() rec:stop() end)
-    local ff = emu:client({ api_url = rec.url })
+    local ff = emu:client({ api_url = rec.url, api_hosts = { emu.url:match("^%a+://(.+)$") } })
     assert(ff:generate_images({ prompt = "a cat", size = SIZE }, { model_version = "image4_standard" }))
     assert(ff:generate_images({ prompt = "a dog", size = SIZE }))
     ff:close()

@@ -134,14 +134,70 @@ describe("bad values", function()
 
   it("are refused by name when a duration is not positive", function()
     for _, k in ipairs { "timeout", "poll_interval", "poll_max", "request_timeout", "connect_timeout" } do
-      refused("option '" .. k .. "' must be positive", with { [k] = 0 })
-      refused("option '" .. k .. "' must be positive", with { [k] = -1 })
+      refused("option '" .. k .. "' must be a number from [%d.]+ to %d+ %(seconds%), got 0", with { [k] = 0 })
+      refused("option '" .. k .. "' must be a number from", with { [k] = -1 })
     end
   end)
 
   it("are refused by name when max_retries is negative", function()
-    refused("option 'max_retries' must be 0 or more", with { max_retries = -1 })
+    refused("option 'max_retries' must be a whole number from 0 to 20, got %-1", with { max_retries = -1 })
     assert.are.equal(0, options.resolve(with { max_retries = 0 }, NO_ENV).max_retries)
+  end)
+end)
+
+describe("number ranges", function()
+  local nan, inf = 0 / 0, math.huge
+
+  it("refuse NaN and both infinities for every number option, by name", function()
+    for k in pairs(options.RANGES) do
+      local opts = k:find("^rate_limit%.") and with { rate_limit = { [k:match("%.(.+)")] = nan } } or with { [k] = nan }
+      refused("option '" .. k:gsub("%.", "%%.") .. "' must be", opts)
+      if not k:find("^rate_limit%.") then
+        refused("option '" .. k .. "' must be", with { [k] = inf })
+        refused("option '" .. k .. "' must be", with { [k] = -inf })
+      end
+    end
+  end)
+
+  it("refuse a poll_interval so small it would flood the server with polls", function()
+    refused("option 'poll_interval' must be a number from 0.1 to 3600 %(seconds%), got 1e%-09", with { poll_interval = 1e-9 })
+  end)
+
+  it("refuse max_retries = math.huge instead of turning it into 0, and fractions", function()
+    refused("option 'max_retries' must be a whole number from 0 to 20", with { max_retries = math.huge })
+    refused("option 'max_retries' must be a whole number", with { max_retries = 1.5 })
+  end)
+
+  it("accept both ends of every range", function()
+    for k, r in pairs(options.RANGES) do
+      for _, v in ipairs { r[1], r[2] } do
+        local opts = k:find("^rate_limit%.") and with { rate_limit = { [k:match("%.(.+)")] = v } } or with { [k] = v }
+        assert(pcall(options.resolve, opts, NO_ENV), k .. " = " .. v)
+      end
+    end
+  end)
+
+  it("apply to the per-call timeout and max_retries, refused before anything is sent", function()
+    local emu, ff = helper.serve { job_seconds = 0.2 }
+    finally(function() helper.close(emu, ff) end)
+    local body = { prompt = "never sent", size = { width = 16, height = 16 } }
+    for _, o in ipairs { { timeout = 0 }, { timeout = -1 }, { timeout = nan }, { max_retries = math.huge },
+                         { max_retries = nan } } do
+      local k = next(o)
+      assert.has_error(function() ff:generate_images(body, o) end)
+      local ok, msg = pcall(ff.generate_images, ff, body, o)
+      assert.is_false(ok)
+      assert.matches("ff:generate_images: option '" .. k .. "' must be", msg)
+    end
+    assert.are.equal(0, emu:count("POST", "^/v3/images/"))
+  end)
+
+  it("are written in the README, every one", function()
+    local readme = assert(helper.slurp("README.md"))
+    for k, r in pairs(options.RANGES) do
+      local line = ("| `%s` | %s to %s |"):format(k, ("%g"):format(r[1]), ("%g"):format(r[2]))
+      assert.truthy(readme:find(line, 1, true), "README lacks the line " .. line)
+    end
   end)
 
   it("are refused when log is neither info nor debug", function()

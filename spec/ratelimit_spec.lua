@@ -43,6 +43,27 @@ describe("rate_limit", function()
     ff:close()
   end)
 
+  it("makes a resend after an unknown outcome wait for the budget like any submit", function()
+    local gw = helper.start { job_seconds = 0.2,
+      extra = { ["faults-script"] = "POST /v3/images/generate-async=502" } }
+    finally(function() gw:stop() end)
+    local ff = firefly.new { client_id = gw.client_id, client_secret = gw.client_secret,
+                             api_url = gw.url, ims_url = gw.url, rate_limit = { per_minute = 1 },
+                             retry_unknown_outcome = true }
+    local j = assert(ff:generate_images({ prompt = "once a minute", size = SIZE }, { wait = false }))
+    -- The first submit spent the minute's one token; its 502 asks for a resend.
+    for _ = 1, 40 do
+      ff:step(0.05)
+      if gw:count("POST", "^/v3/images/generate%-async$") > 0 and (ff:timeout() or 0) > 1 then break end
+    end
+    for _ = 1, 5 do ff:step(0.05) end
+    assert.are.equal(1, gw:count("POST", "^/v3/images/generate%-async$"))
+    assert.are.equal("submitting", j.status)
+    -- The resend waits for the budget's next token, tens of seconds away.
+    assert.is_true(ff:timeout() > 30, "the next work is in " .. tostring(ff:timeout()) .. " s")
+    ff:close()
+  end)
+
   it("runs at full speed without a budget", function()
     local ff = client(nil)
     local _, errs = ff:map({ 1, 2, 3, 4, 5, 6 }, function(i)
@@ -56,7 +77,7 @@ describe("rate_limit", function()
     assert.has_error(function() client { per_hour = 3 } end,
       "firefly.new: rate_limit takes per_minute and per_day, not 'per_hour'")
     assert.has_error(function() client { per_minute = 0 } end,
-      "firefly.new: rate_limit.per_minute must be a positive number")
+      "firefly.new: option 'rate_limit.per_minute' must be a number from 0.001 to 10000, got 0")
   end)
 
   describe("after a 429", function()

@@ -14,7 +14,9 @@ describe("x-request-id", function()
 
   local function client(url)
     return firefly.new { client_id = emu.client_id, client_secret = emu.client_secret,
-      api_url = url, ims_url = emu.url, poll_interval = 0.1 }
+      api_url = url, ims_url = emu.url, poll_interval = 0.1,
+      -- statusUrl names the emulator's own port, not the recorder's: another origin.
+      api_hosts = { emu.url:match("^%a+://(.+)$") } }
   end
 
   it("is a fresh uuid4 on every API request, and the emulator logs the client's", function()

@@ -158,3 +158,54 @@ describe("TLS", function()
     ff:close()
   end)
 end)
+
+-- C reads a string up to its first NUL byte: "secret\0x" would authenticate as
+-- "secret", and a save to "a.png\0b" would write a.png and report the other.
+describe("a string with a NUL byte", function()
+  local emu
+  setup(function() emu = helper.start { job_seconds = 0.2 } end)
+  teardown(function() emu:stop() end)
+
+  local function new(extra)
+    return function() return client(emu, extra) end
+  end
+
+  it("is refused as a client secret, client id or token instead of being cut short", function()
+    assert.has_error(new { client_secret = emu.client_secret .. "\0tail" },
+      "option 'client_secret' contains a NUL byte")
+    assert.has_error(new { client_id = emu.client_id .. "\0tail" }, "option 'client_id' contains a NUL byte")
+    assert.has_error(new { access_token = "tok\0en" }, "option 'access_token' contains a NUL byte")
+    assert.are.equal(0, emu:count("POST", "^/ims/token/v3"))
+  end)
+
+  it("is refused as a save path, and no file is written under the cut name", function()
+    local dir = helper.tmpdir()
+    finally(function() os.execute("rm -rf '" .. dir .. "'") end)
+    local ff = client(emu)
+    local res = assert(generate(ff))
+    local ok, msg = pcall(res.outputs[1].save, res.outputs[1], dir .. "/a.png\0.txt")
+    ff:close()
+    assert.is_false(ok)
+    assert.matches("path contains a NUL byte", msg)
+    assert.are.same({}, helper.ls(dir))
+  end)
+
+  it("is refused as a job id or status URL", function()
+    local ff = client(emu)
+    assert.has_error(function() ff:job(emu.url .. "/v3/status/x\0y") end)
+    ff:close()
+  end)
+end)
+
+describe("a header value with a line break", function()
+  it("is refused as a model_version by the core itself, before anything is sent", function()
+    local emu, ff = helper.serve { job_seconds = 0.2 }
+    finally(function() helper.close(emu, ff) end)
+    -- The validator knows the model versions; the core must not rely on it (validation can lag Adobe).
+    local ok, msg = pcall(ff._core.submit, ff._core, emu.url .. "/v3/images/generate-async", "{}",
+      "image4_standard\r\nx-injected: 1")
+    assert.is_false(ok)
+    assert.matches("model_version contains a line break", msg)
+    assert.are.equal(0, emu:count("POST", "^/v3/images/"))
+  end)
+end)

@@ -33,7 +33,7 @@ fail:
 
 static void wipe(char *s) {
   if (s == NULL) return;
-  memset(s, 0, strlen(s)); /* secrets do not linger in freed memory */
+  ff_wipe(s, strlen(s)); /* secrets do not linger in freed memory */
   free(s);
 }
 
@@ -115,14 +115,21 @@ static int start_fetch(ff_auth *a) {
   x->max_body = 64 * 1024;
   x->done = fetched;
   x->ud = a;
+  x->secret = 1; /* the form holds the secret, the answer the token: both wiped when freed */
   b = &x->body;
-  if (x->url == NULL || ff_buf_appends(b, "grant_type=client_credentials&client_id=") ||
+  /*
+  ** Room for the whole form and the largest answer first: a buffer that grew
+  ** by realloc would leave copies of the secret or token in freed blocks.
+  */
+  if (x->url == NULL ||
+      ff_buf_reserve(b, 64 + 3 * (strlen(a->client_id) + strlen(a->client_secret) + strlen(a->scopes))) ||
+      ff_buf_reserve(&x->response, x->max_body) ||
+      ff_buf_appends(b, "grant_type=client_credentials&client_id=") ||
       ff_buf_urlencode(b, a->client_id) || ff_buf_appends(b, "&client_secret=") ||
       ff_buf_urlencode(b, a->client_secret) || ff_buf_appends(b, "&scope=") ||
       ff_buf_urlencode(b, a->scopes) ||
       ff_xfer_header(x, "Content-Type: application/x-www-form-urlencoded") ||
       ff_xfer_header(x, "Accept: application/json") || ff_xfer_start(x)) {
-    if (b->data) memset(b->data, 0, b->len);
     ff_xfer_free(x);
     return -1;
   }

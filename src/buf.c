@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ff_buf_append(ff_buf *b, const void *p, size_t n) {
-  if (n == 0) return 0;
+/* Room for n more bytes and the terminator. */
+int ff_buf_reserve(ff_buf *b, size_t n) {
   if (b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 256;
     char *data;
@@ -17,6 +17,12 @@ int ff_buf_append(ff_buf *b, const void *p, size_t n) {
     b->data = data;
     b->cap = cap;
   }
+  return 0;
+}
+
+int ff_buf_append(ff_buf *b, const void *p, size_t n) {
+  if (n == 0) return 0;
+  if (ff_buf_reserve(b, n)) return -1;
   memcpy(b->data + b->len, p, n);
   b->len += n;
   b->data[b->len] = '\0'; /* always a C string too, for headers and messages */
@@ -58,6 +64,18 @@ void ff_buf_free(ff_buf *b) {
   free(b->data);
   b->data = NULL;
   b->len = b->cap = 0;
+}
+
+/* Called through a volatile pointer: a memset just before free is otherwise a dead store. */
+static void *(*const volatile wipe_memset)(void *, int, size_t) = memset;
+
+void ff_wipe(void *p, size_t n) {
+  if (p && n) wipe_memset(p, 0, n);
+}
+
+void ff_buf_wipe(ff_buf *b) {
+  ff_wipe(b->data, b->cap);
+  ff_buf_free(b);
 }
 
 void ff_buf_move(ff_buf *dst, ff_buf *src) {

@@ -57,6 +57,7 @@ static int build(ff_call *c, const char *token) {
   x->follow_redirects = c->auth ? 0 : c->follow_redirects;
   x->done = finished;
   x->ud = c;
+  x->secret = c->auth;
   x->url = ff_strdup(c->url);
   if (x->url == NULL || (c->body.len && ff_buf_append(&x->body, c->body.data, c->body.len)) ||
       (c->content_type && ff_xfer_header(x, "Content-Type: %s", c->content_type)) ||
@@ -102,10 +103,15 @@ int ff_call_send(ff_call *c, ff_error *err) {
   if (c->auth) {
     int r;
     /* A statusUrl naming some other host gets no key and no token. */
-    if (c->ctx->api_hosts && !ff_host_allowed(c->ctx->api_hosts, c->url)) {
-      char host[256];
-      if (ff_url_host(c->url, host, sizeof host) != 0) ff_strlcpy(host, "(unreadable)", sizeof host);
-      ff_error_set(err, FF_E_AUTH, "refusing to send credentials to %s: not an API host (see api_hosts)", host);
+    if (!ff_cred_allowed(c->ctx->api_url, c->ctx->api_hosts, c->url)) {
+      ff_origin o;
+      if (ff_url_origin(c->url, &o) != 0)
+        ff_error_set(err, FF_E_AUTH, "refusing to send credentials to an unreadable URL");
+      else
+        ff_error_set(err, FF_E_AUTH,
+                     "refusing to send credentials to %s://%s:%ld: not api_url's origin, https *.adobe.io, "
+                     "or an api_hosts entry%s", o.scheme, o.host, o.port,
+                     strcmp(o.scheme, "http") == 0 ? " (and plain http only from a loopback api_url)" : "");
       return -1;
     }
     r = ff_auth_token(c->ctx->auth, &c->waiter, &token, err);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "call.h"
+#include "hosts.h"
 #include "clock.h"
 #include "job.h"
 
@@ -42,6 +43,7 @@ struct ff_client {
   ff_ratelimit limit;
   ff_decoder *dec;
   char *api_key;
+  char *api_url;
   char *api_hosts;
   ff_slot *slots;
   uint32_t nslots, capslots, free_head;
@@ -154,7 +156,17 @@ static void throttled(void *ud, double retry_after) {
 
 ff_client *ff_client_new(const ff_config *cfg, ff_decoder *dec, ff_error *err) {
   ff_engine_config ec;
-  ff_client *c = calloc(1, sizeof *c);
+  ff_client *c;
+  /* Secrets never cross a network in clear text: plain http is for the emulator on this machine. */
+  if (cfg->api_url && !ff_url_private(cfg->api_url)) {
+    ff_error_set(err, FF_E_VALIDATION, "api_url must be an https URL (plain http only to a loopback address)");
+    return NULL;
+  }
+  if (cfg->access_token == NULL && cfg->ims_url && !ff_url_private(cfg->ims_url)) {
+    ff_error_set(err, FF_E_VALIDATION, "ims_url must be an https URL (plain http only to a loopback address)");
+    return NULL;
+  }
+  c = calloc(1, sizeof *c);
   if (c == NULL) goto nomem;
   memset(&ec, 0, sizeof ec);
   ec.connect_timeout = cfg->connect_timeout;
@@ -171,8 +183,10 @@ ff_client *ff_client_new(const ff_config *cfg, ff_decoder *dec, ff_error *err) {
   ec.throttled_ud = c;
   c->engine = ff_engine_new(&ec);
   c->api_key = ff_strdup(cfg->client_id ? cfg->client_id : "");
+  c->api_url = cfg->api_url ? ff_strdup(cfg->api_url) : NULL;
   c->api_hosts = cfg->api_hosts ? ff_strdup(cfg->api_hosts) : NULL;
   if (c->engine == NULL || c->api_key == NULL || (cfg->api_hosts && c->api_hosts == NULL) ||
+      (cfg->api_url && c->api_url == NULL) ||
       ff_ratelimit_init(&c->limit, c->engine, cfg->rate_per_minute, cfg->rate_per_day) != 0)
     goto nomem;
   c->ctx.limit = &c->limit;
@@ -181,6 +195,7 @@ ff_client *ff_client_new(const ff_config *cfg, ff_decoder *dec, ff_error *err) {
   c->ctx.auth = &c->auth;
   c->ctx.dec = dec;
   c->ctx.api_key = c->api_key;
+  c->ctx.api_url = c->api_url;
   c->ctx.api_hosts = c->api_hosts;
   c->ctx.request_timeout = cfg->request_timeout;
   c->ctx.poll_first = cfg->poll_first;
@@ -197,6 +212,7 @@ nomem:
   if (c) {
     ff_engine_free(c->engine);
     free(c->api_key);
+    free(c->api_url);
     free(c->api_hosts);
     free(c);
   }
@@ -217,6 +233,7 @@ void ff_client_free(ff_client *c) {
   free(c->slots);
   free(c->reap);
   free(c->api_key);
+  free(c->api_url);
   free(c->api_hosts);
   free(c);
 }

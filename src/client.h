@@ -17,7 +17,8 @@ typedef struct ff_config {
   const char *access_token;  /* a token to use as is, instead of fetching one */
   const char *scopes;
   const char *ims_url;
-  const char *api_hosts;     /* where the key and token may go; NULL: anywhere */
+  const char *api_url;       /* its origin gets the key and token (src/hosts.h) */
+  const char *api_hosts;     /* more hosts that may: "host[:port]" or ".suffix[:port]", comma-separated */
   double connect_timeout;
   double request_timeout;
   double stall_timeout;

@@ -169,6 +169,14 @@ double ff_engine_timeout(ff_engine *e) {
 
 static void finish(ff_engine *e, ff_xfer *x);
 
+/* Milliseconds for libcurl, rounded up (a sub-millisecond wait rounded down would spin) and
+   bounded, so no NaN or huge double is ever converted to an integer. */
+static long ms_of(double seconds) {
+  if (!(seconds > 0)) return 0;
+  if (seconds > 86400.0 * 366) return 86400L * 366 * 1000;
+  return (long)ceil(seconds * 1000.0);
+}
+
 void ff_engine_step(ff_engine *e, double max_wait) {
   double wait;
   CURLMsg *msg;
@@ -178,8 +186,8 @@ void ff_engine_step(ff_engine *e, double max_wait) {
   wait = ff_engine_timeout(e);
   if (wait < 0 || wait > max_wait) wait = max_wait;
   if (wait > 0 && !ff_engine_idle(e)) {
-    /* Round up: a sub-millisecond wait rounded down to 0 would spin. */
-    curl_multi_poll(e->multi, NULL, 0, (int)ceil(wait * 1000.0), NULL);
+    long ms = ms_of(wait);
+    curl_multi_poll(e->multi, NULL, 0, ms > 3600000 ? 3600000 : (int)ms, NULL);
   }
   curl_multi_perform(e->multi, &e->running);
   while ((msg = curl_multi_info_read(e->multi, &left)) != NULL) {
@@ -242,9 +250,16 @@ ff_xfer *ff_xfer_new(ff_engine *e) {
 }
 
 void ff_xfer_free(ff_xfer *x) {
+  struct curl_slist *l;
   if (x == NULL) return;
   ff_timer_release(x->engine, &x->retry_timer);
   detach(x);
+  if (x->secret) {
+    /* The bearer token, the client secret, IMS's answer: not left in freed memory. */
+    for (l = x->headers; l; l = l->next) ff_wipe(l->data, strlen(l->data));
+    ff_buf_wipe(&x->body);
+    ff_buf_wipe(&x->response);
+  }
   curl_slist_free_all(x->headers);
   ff_buf_free(&x->body);
   ff_buf_free(&x->response);
@@ -260,8 +275,12 @@ int ff_xfer_header(ff_xfer *x, const char *fmt, ...) {
   va_start(ap, fmt);
   n = vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  if (n < 0 || (size_t)n >= sizeof line) return -1;
+  if (n < 0 || (size_t)n >= sizeof line) {
+    ff_wipe(line, sizeof line);
+    return -1;
+  }
   l = curl_slist_append(x->headers, line);
+  ff_wipe(line, (size_t)n); /* it may have been "Authorization: Bearer ..." */
   if (l == NULL) return -1;
   x->headers = l;
   return 0;
@@ -359,12 +378,11 @@ static int setup(ff_xfer *x) {
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   }
-  if (cfg->connect_timeout > 0)
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(cfg->connect_timeout * 1000));
-  if (x->timeout > 0) curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(x->timeout * 1000));
+  if (cfg->connect_timeout > 0) curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms_of(cfg->connect_timeout));
+  if (x->timeout > 0) curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms_of(x->timeout));
   if (cfg->stall_timeout > 0) {
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)ceil(cfg->stall_timeout));
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (ms_of(cfg->stall_timeout) + 999) / 1000);
   }
   if (cfg->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_file);
   if (cfg->proxy) curl_easy_setopt(h, CURLOPT_PROXY, cfg->proxy);

@@ -60,6 +60,7 @@ struct ff_xfer {
   double timeout;              /* per attempt, 0 for none (downloads rely on the stall timeout) */
   size_t max_body;             /* cap on a body kept in memory */
   FILE *file;                  /* 2xx bodies stream here when set */
+  int secret;                  /* headers, body or response hold a secret: wiped before freed */
   char sent_request_id[40];    /* the x-request-id we sent; stands in when none comes back */
 
   /* The outcome of the last attempt. */

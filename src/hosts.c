@@ -1,5 +1,7 @@
 #include "hosts.h"
 
+#include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -20,24 +22,114 @@ int ff_url_host(const char *url, char *dst, unsigned size) {
   return rc;
 }
 
-static int entry_matches(const char *entry, size_t len, const char *host) {
-  size_t hlen = strlen(host);
-  if (len == 0) return 0;
-  if (entry[0] == '.') /* a suffix: "x.adobe.io" matches ".adobe.io" */
-    return hlen > len && strncasecmp(host + hlen - len, entry, len) == 0;
-  return hlen == len && strncasecmp(host, entry, len) == 0;
+int ff_url_origin(const char *url, ff_origin *o) {
+  CURLU *u = curl_url();
+  char *scheme = NULL, *host = NULL, *port = NULL;
+  int rc = -1;
+  if (u == NULL) return -1;
+  /* Parsed exactly as libcurl will parse it to connect: no second reading of the URL. */
+  if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+      (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0) &&
+      strlen(host) < sizeof o->host && host[0] != '\0') {
+    size_t i;
+    char *end;
+    for (i = 0; scheme[i]; i++) o->scheme[i] = (char)tolower((unsigned char)scheme[i]);
+    o->scheme[i] = '\0';
+    for (i = 0; host[i]; i++) o->host[i] = (char)tolower((unsigned char)host[i]);
+    o->host[i] = '\0';
+    o->port = strtol(port, &end, 10);
+    rc = *end == '\0' && o->port > 0 && o->port < 65536 ? 0 : -1;
+  }
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(port);
+  curl_url_cleanup(u);
+  return rc;
 }
 
-int ff_host_allowed(const char *allowed, const char *url) {
+int ff_origin_same(const ff_origin *a, const ff_origin *b) {
+  return strcmp(a->scheme, b->scheme) == 0 && strcmp(a->host, b->host) == 0 && a->port == b->port;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n > m && strcmp(s + n - m, suffix) == 0;
+}
+
+int ff_origin_loopback(const ff_origin *o) {
+  const char *h = o->host;
+  if (strcmp(h, "localhost") == 0 || ends_with(h, ".localhost") || strcmp(h, "[::1]") == 0) return 1;
+  /* 127.0.0.0/8 in dotted form only: libcurl has already normalised the numbers. */
+  if (strncmp(h, "127.", 4) == 0) {
+    int dots = 0;
+    for (h += 4; *h; h++) {
+      if (*h == '.') dots++;
+      else if (!isdigit((unsigned char)*h)) return 0;
+    }
+    return dots == 2;
+  }
+  return 0;
+}
+
+int ff_url_private(const char *url) {
+  ff_origin o;
+  if (ff_url_origin(url, &o) != 0) return 0;
+  return strcmp(o.scheme, "https") == 0 || ff_origin_loopback(&o);
+}
+
+static long default_port(const ff_origin *o) {
+  return strcmp(o->scheme, "https") == 0 ? 443 : 80;
+}
+
+/* One api_hosts entry, "host", ".suffix", "[v6]", each with an optional ":port". */
+static int entry_matches(const char *entry, size_t len, const ff_origin *t) {
   char host[256];
-  const char *p = allowed;
-  if (allowed == NULL || ff_url_host(url, host, sizeof host) != 0) return 0;
-  while (*p) {
+  long port = default_port(t);
+  const char *colon = NULL;
+  size_t i, hlen = len;
+  for (i = 0; i < len; i++) {
+    if (entry[i] == ']') colon = NULL; /* a colon inside [v6] is not the port's */
+    else if (entry[i] == ':') colon = entry + i;
+  }
+  if (colon) {
+    char digits[8];
+    size_t n = len - (size_t)(colon + 1 - entry);
+    char *end;
+    hlen = (size_t)(colon - entry);
+    if (n == 0 || n >= sizeof digits) return 0;
+    memcpy(digits, colon + 1, n);
+    digits[n] = '\0';
+    port = strtol(digits, &end, 10);
+    if (*end != '\0') return 0;
+  }
+  if (hlen == 0 || hlen >= sizeof host || port != t->port) return 0;
+  for (i = 0; i < hlen; i++) host[i] = (char)tolower((unsigned char)entry[i]);
+  host[hlen] = '\0';
+  if (host[0] == '.') return ends_with(t->host, host); /* "x.adobe.io" under ".adobe.io", not "adobe.io" */
+  return strcmp(t->host, host) == 0;
+}
+
+int ff_cred_allowed(const char *api_url, const char *api_hosts, const char *url) {
+  ff_origin t, api;
+  int have_api = api_url != NULL && ff_url_origin(api_url, &api) == 0;
+  const char *p = api_hosts;
+  if (ff_url_origin(url, &t) != 0) return 0;
+  if (strcmp(t.scheme, "http") == 0) {
+    /* Clear text only where api_url itself is clear text on this machine. */
+    if (!(have_api && strcmp(api.scheme, "http") == 0 && ff_origin_loopback(&api) && ff_origin_loopback(&t)))
+      return 0;
+  }
+  if (have_api && ff_origin_same(&api, &t)) return 1;
+  if (strcmp(t.scheme, "https") == 0 && t.port == 443 && ends_with(t.host, ".adobe.io")) return 1;
+  while (p && *p) {
     const char *comma = strchr(p, ',');
     size_t len = comma ? (size_t)(comma - p) : strlen(p);
     while (len > 0 && *p == ' ') p++, len--;
     while (len > 0 && p[len - 1] == ' ') len--;
-    if (entry_matches(p, len, host)) return 1;
+    if (len > 0 && entry_matches(p, len, &t)) return 1;
     if (comma == NULL) break;
     p = comma + 1;
   }

@@ -1,17 +1,36 @@
 /*
-** Which hosts may receive the API key and bearer token. Adobe hands back
-** statusUrl and cancelUrl that may name another Adobe host, and the client
-** follows them as returned; credentials still go only to the configured API
-** host and to hosts under a trusted suffix (".adobe.io"), never elsewhere.
+** Where the API key and bearer token may go. Adobe hands back statusUrl and
+** cancelUrl that may name another Adobe host, and the client follows them as
+** returned; credentials still go only to api_url's origin (scheme, host and
+** port), to https *.adobe.io on the default port, and to the hosts the user
+** names in api_hosts; never over plain HTTP unless api_url itself is plain
+** HTTP on a loopback address (the emulator), and then only to loopback.
 */
 #ifndef FF_HOSTS_H
 #define FF_HOSTS_H
 
+/* An origin: "http" or "https", the host in lower case, the port (explicit or the scheme's). */
+typedef struct ff_origin {
+  char scheme[8];
+  char host[256];
+  long port;
+} ff_origin;
+
+/* 0, or -1 when url is not an http(s) URL with a readable host. */
+int ff_url_origin(const char *url, ff_origin *o);
+int ff_origin_same(const ff_origin *a, const ff_origin *b);
+/* localhost, *.localhost, 127.0.0.0/8 or ::1. */
+int ff_origin_loopback(const ff_origin *o);
+/* 1 when a secret may travel to url: https, or plain http to a loopback address. */
+int ff_url_private(const char *url);
+
 /*
-** allowed: a comma-separated list; "host" matches exactly (case-insensitive),
-** ".suffix" matches any host ending in it. Returns 1 when url's host is allowed.
+** 1 when url may receive the API key and token. api_url: the client's API
+** base (NULL: none). api_hosts: a comma-separated list of entries the user
+** named, "host", ".suffix" (any host ending in it), each with an optional
+** ":port" (without one, only the scheme's default port matches).
 */
-int ff_host_allowed(const char *allowed, const char *url);
+int ff_cred_allowed(const char *api_url, const char *api_hosts, const char *url);
 
 /* Copies url's host into dst[size]; 0, or -1 when url has no readable host. */
 int ff_url_host(const char *url, char *dst, unsigned size);

@@ -185,6 +185,8 @@ static void unknown_outcome(ff_job *j, ff_xfer *x, const char *message) {
   if (j->ctx->retry_unknown_outcome && !j->resubmitted) {
     j->resubmitted = 1;
     j->prior_attempts = x->attempts;
+    /* A resend is a submit like any other: it waits for the client's budget too. */
+    if (j->ctx->limit && !ff_ratelimit_enter(j->ctx->limit, &j->gate)) return;
     ff_error_init(&err);
     if (ff_call_send(&j->call, &err) != 0) fail(j, &err);
     ff_error_free(&err);

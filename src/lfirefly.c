@@ -6,6 +6,7 @@
 */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,7 +22,9 @@
 #include "sha256.h"
 
 #define CLIENT_MT "firefly.core.client"
-#define DECODE_KEY "firefly.core.decode" /* registry: cjson.decode */
+#define FF_MAX_SECONDS (366 * 86400.0) /* the longest duration C computes with */
+#define FF_MAX_RETRIES 100
+#define DECODE_KEY "firefly.core.decode" /* registry: a private cjson instance's decode */
 
 typedef struct lclient {
   ff_client *c; /* NULL once closed */
@@ -54,23 +57,27 @@ static int push_decoded(lua_State *L, const char *json, size_t len) {
   return lua_istable(L, -1);
 }
 
-static char *field_dup(lua_State *L, int t, const char *name) {
-  char *s = NULL;
+/* A server's string that C can hold whole: one with a NUL byte would be read cut short. */
+static const char *field_cstr(lua_State *L, int t, const char *name) {
+  size_t len;
+  const char *s;
   lua_getfield(L, t, name);
-  if (lua_type(L, -1) == LUA_TSTRING) s = ff_strdup(lua_tostring(L, -1));
-  lua_pop(L, 1);
+  s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+  if (s && strlen(s) != len) s = NULL;
+  lua_pop(L, 1); /* the decoded table keeps the string alive */
   return s;
 }
 
+static char *field_dup(lua_State *L, int t, const char *name) {
+  const char *s = field_cstr(L, t, name);
+  return s ? ff_strdup(s) : NULL;
+}
+
 static int field_copy(lua_State *L, int t, const char *name, char *dst, size_t size) {
-  int ok = 0;
-  lua_getfield(L, t, name);
-  if (lua_type(L, -1) == LUA_TSTRING) {
-    ff_strlcpy(dst, lua_tostring(L, -1), size);
-    ok = 1;
-  }
-  lua_pop(L, 1);
-  return ok;
+  const char *s = field_cstr(L, t, name);
+  if (s == NULL) return 0;
+  ff_strlcpy(dst, s, size);
+  return 1;
 }
 
 /* t[name].href as a malloc'd string, or NULL. */
@@ -126,7 +133,8 @@ static int decode_protected(lua_State *L) {
     if (lua_type(L, -1) == LUA_TNUMBER || lua_type(L, -1) == LUA_TSTRING) *a->expires_in = lua_tonumber(L, -1);
     lua_pop(L, 1);
     *a->token = field_dup(L, t, "access_token");
-    a->ok = *a->token != NULL && *a->expires_in > 0;
+    /* A year at most: NaN, infinities and absurd lifetimes mean a broken answer. */
+    a->ok = *a->token != NULL && *a->expires_in > 0 && *a->expires_in <= 366 * 86400.0;
     if (*a->token && !a->ok) {
       free(*a->token);
       *a->token = NULL;
@@ -138,7 +146,8 @@ static int decode_protected(lua_State *L) {
     ff_jobdoc *doc = a->out;
     if (!field_copy(L, t, "status", doc->status, sizeof doc->status)) return 0;
     lua_getfield(L, t, "progress");
-    if (lua_type(L, -1) == LUA_TNUMBER) doc->progress = lua_tonumber(L, -1);
+    if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) >= 0 && lua_tonumber(L, -1) <= 100)
+      doc->progress = lua_tonumber(L, -1);
     lua_pop(L, 1);
     a->ok = 1;
   }
@@ -178,9 +187,55 @@ static int dec_jobdoc(void *ud, const char *json, size_t len, ff_jobdoc *out) {
 static lclient *check_open(lua_State *L) {
   lclient *lc = luaL_checkudata(L, 1, CLIENT_MT);
   if (lc->c == NULL) luaL_error(L, "attempt to use a closed firefly client");
-  /* The state is lent to the decoder for this call only, never kept past it. */
-  lc->dec.ud = L;
   return lc;
+}
+
+/*
+** Decoding happens only inside a step (completions run there), so the state
+** is lent to the decoder for the step and taken back before anything that
+** can raise: no lua_State, perhaps a finished coroutine, outlives the call.
+*/
+static void step_client(lclient *lc, lua_State *L, double wait) {
+  lc->dec.ud = L;
+  ff_client_step(lc->c, wait);
+  lc->dec.ud = NULL;
+}
+
+/* A string C reads whole: with a NUL byte in it C would read another, shorter one. */
+static const char *check_cstr(lua_State *L, int i, const char *what) {
+  size_t len;
+  const char *s = luaL_checklstring(L, i, &len);
+  if (strlen(s) != len) luaL_argerror(L, i, lua_pushfstring(L, "%s contains a NUL byte", what));
+  return s;
+}
+
+static const char *opt_cstr(lua_State *L, int i, const char *what) {
+  return lua_isnoneornil(L, i) ? NULL : check_cstr(L, i, what);
+}
+
+/* A header value: a CR or LF in it would start a header of the caller's choosing. */
+static const char *opt_header(lua_State *L, int i, const char *what) {
+  const char *s = opt_cstr(L, i, what);
+  if (s && strpbrk(s, "\r\n")) luaL_argerror(L, i, lua_pushfstring(L, "%s contains a line break", what));
+  return s;
+}
+
+/* Seconds C may compute with: finite, in [lo, hi]; NaN fails every comparison. */
+static double check_seconds(lua_State *L, int i, double def, double lo, double hi, const char *what) {
+  double v = luaL_optnumber(L, i, def);
+  if (!(v >= lo && v <= hi))
+    luaL_argerror(L, i, lua_pushfstring(L, "%s must be a number from %f to %f", what, lo, hi));
+  return v;
+}
+
+/* A whole number in [lo, hi], checked as a double before any conversion to int. */
+static int check_count(lua_State *L, int i, int def, int lo, int hi, const char *what) {
+  double v;
+  if (lua_isnoneornil(L, i)) return def;
+  v = luaL_checknumber(L, i);
+  if (!(v >= lo && v <= hi && floor(v) == v))
+    luaL_argerror(L, i, lua_pushfstring(L, "%s must be a whole number from %d to %d", what, lo, hi));
+  return (int)v;
 }
 
 static void set_str(lua_State *L, const char *k, const char *v) {
@@ -326,7 +381,8 @@ static int push_handle(lua_State *L, uint64_t h, ff_error *err) {
 
 static uint64_t check_handle(lua_State *L, int i) {
   lua_Number n = luaL_checknumber(L, i);
-  if (n < 1) luaL_argerror(L, i, "not a handle");
+  /* Handles fit in a double's 53 bits; NaN and anything else is refused before the cast. */
+  if (!(n >= 1 && n <= 9007199254740992.0 && floor(n) == n)) luaL_argerror(L, i, "not a handle");
   return (uint64_t)n;
 }
 
@@ -335,11 +391,11 @@ static uint64_t check_handle(lua_State *L, int i) {
 static int f_submit(lua_State *L) {
   lclient *lc = check_open(L);
   size_t len;
-  const char *url = luaL_checkstring(L, 2);
+  const char *url = check_cstr(L, 2, "url");
   const char *body = luaL_checklstring(L, 3, &len);
-  const char *model = luaL_optstring(L, 4, NULL);
-  double timeout = luaL_optnumber(L, 5, 300);
-  int max_retries = (int)luaL_optinteger(L, 6, -1);
+  const char *model = opt_header(L, 4, "model_version");
+  double timeout = check_seconds(L, 5, 300, 0.001, FF_MAX_SECONDS, "timeout");
+  int max_retries = check_count(L, 6, -1, -1, FF_MAX_RETRIES, "max_retries");
   ff_error err;
   ff_error_init(&err);
   return push_handle(L, ff_client_submit(lc->c, url, body, len, model, timeout, max_retries, &err), &err);
@@ -347,10 +403,10 @@ static int f_submit(lua_State *L) {
 
 static int f_attach(lua_State *L) {
   lclient *lc = check_open(L);
-  const char *status_url = luaL_checkstring(L, 2);
-  const char *cancel_url = luaL_optstring(L, 3, NULL);
-  const char *job_id = luaL_optstring(L, 4, NULL);
-  double timeout = luaL_optnumber(L, 5, 300);
+  const char *status_url = check_cstr(L, 2, "status_url");
+  const char *cancel_url = opt_cstr(L, 3, "cancel_url");
+  const char *job_id = opt_cstr(L, 4, "job_id");
+  double timeout = check_seconds(L, 5, 300, 0.001, FF_MAX_SECONDS, "timeout");
   ff_error err;
   ff_error_init(&err);
   return push_handle(L, ff_client_attach(lc->c, status_url, cancel_url, job_id, timeout, &err), &err);
@@ -362,10 +418,10 @@ static int f_request(lua_State *L) {
   static const ff_retry_mode modes[] = {FF_RETRY_NEVER, FF_RETRY_IDEMPOTENT, FF_RETRY_SUBMIT};
   lclient *lc = check_open(L);
   int m = luaL_checkoption(L, 2, NULL, methods);
-  const char *url = luaL_checkstring(L, 3);
+  const char *url = check_cstr(L, 3, "url");
   size_t len = 0;
   const char *body = luaL_optlstring(L, 4, NULL, &len);
-  const char *ctype = luaL_optstring(L, 5, NULL);
+  const char *ctype = opt_header(L, 5, "content type");
   int r = luaL_checkoption(L, 6, m == 0 ? "idempotent" : "submit", retries);
   ff_error err;
   ff_error_init(&err);
@@ -374,8 +430,8 @@ static int f_request(lua_State *L) {
 
 static int f_download(lua_State *L) {
   lclient *lc = check_open(L);
-  const char *url = luaL_checkstring(L, 2);
-  const char *path = luaL_optstring(L, 3, NULL);
+  const char *url = check_cstr(L, 2, "url");
+  const char *path = opt_cstr(L, 3, "path");
   ff_error err;
   ff_error_init(&err);
   return push_handle(L, ff_client_download(lc->c, url, path, &err), &err);
@@ -390,17 +446,16 @@ static int f_cancel(lua_State *L) {
 /* Advances up to `wait` seconds (0: never blocks) and returns the events produced. */
 static int f_step(lua_State *L) {
   lclient *lc = check_open(L);
-  double wait = luaL_optnumber(L, 2, 0);
+  double wait = check_seconds(L, 2, 0, -HUGE_VAL, HUGE_VAL, "wait");
   ff_event *ev;
   int n = 0;
-  ff_client_step(lc->c, wait < 0 ? 0 : wait);
+  step_client(lc, L, wait < 0 ? 0 : wait);
   lua_newtable(L);
   while ((ev = ff_client_event(lc->c)) != NULL) {
     push_event(L, ev);
     ff_event_free(ev);
     lua_rawseti(L, -2, ++n);
   }
-  lc->dec.ud = NULL;
   return 1;
 }
 
@@ -448,23 +503,28 @@ static int f_tostring(lua_State *L) {
 
 static const char *opt_str(lua_State *L, const char *k) {
   const char *s;
+  size_t len;
   lua_getfield(L, 1, k);
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
     return NULL;
   }
   if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "option '%s' must be a string", k);
-  s = lua_tostring(L, -1);
+  s = lua_tolstring(L, -1, &len);
+  /* A secret "abc\0xyz" would authenticate as "abc": refused, never cut. */
+  if (strlen(s) != len) luaL_error(L, "option '%s' contains a NUL byte", k);
   lua_pop(L, 1); /* the options table keeps the string alive during new() */
   return s;
 }
 
-static double opt_num(lua_State *L, const char *k, double def) {
+/* Finite and in [lo, hi], or the default; checked before C computes with it. */
+static double opt_num(lua_State *L, const char *k, double def, double lo, double hi) {
   double v = def;
   lua_getfield(L, 1, k);
   if (!lua_isnil(L, -1)) {
     if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "option '%s' must be a number", k);
     v = lua_tonumber(L, -1);
+    if (!(v >= lo && v <= hi)) luaL_error(L, "option '%s' must be from %f to %f", k, lo, hi);
   }
   lua_pop(L, 1);
   return v;
@@ -485,16 +545,17 @@ static int io_new(lua_State *L) {
   cfg.ca_file = opt_str(L, "ca_file");
   cfg.proxy = opt_str(L, "proxy");
   cfg.user_agent = opt_str(L, "user_agent");
-  cfg.connect_timeout = opt_num(L, "connect_timeout", 10);
-  cfg.request_timeout = opt_num(L, "request_timeout", 60);
-  cfg.stall_timeout = opt_num(L, "stall_timeout", 30);
-  cfg.poll_first = opt_num(L, "poll_first", 1);
-  cfg.poll_max = opt_num(L, "poll_max", 10);
-  cfg.max_retries = (int)opt_num(L, "max_retries", 4);
-  cfg.retry_after_cap = opt_num(L, "retry_after_cap", 120);
-  cfg.rate_per_minute = opt_num(L, "rate_per_minute", 0);
-  cfg.rate_per_day = opt_num(L, "rate_per_day", 0);
-  cfg.debug = (int)opt_num(L, "debug", 0);
+  cfg.api_url = opt_str(L, "api_url");
+  cfg.connect_timeout = opt_num(L, "connect_timeout", 10, 0.001, FF_MAX_SECONDS);
+  cfg.request_timeout = opt_num(L, "request_timeout", 60, 0.001, FF_MAX_SECONDS);
+  cfg.stall_timeout = opt_num(L, "stall_timeout", 30, 0, FF_MAX_SECONDS);
+  cfg.poll_first = opt_num(L, "poll_first", 1, 0.001, FF_MAX_SECONDS);
+  cfg.poll_max = opt_num(L, "poll_max", 10, 0.001, FF_MAX_SECONDS);
+  cfg.max_retries = (int)opt_num(L, "max_retries", 4, 0, FF_MAX_RETRIES);
+  cfg.retry_after_cap = opt_num(L, "retry_after_cap", 120, 0, FF_MAX_SECONDS);
+  cfg.rate_per_minute = opt_num(L, "rate_per_minute", 0, 0, 1e9);
+  cfg.rate_per_day = opt_num(L, "rate_per_day", 0, 0, 1e12);
+  cfg.debug = (int)opt_num(L, "debug", 0, 0, 1);
   lua_getfield(L, 1, "retry_unknown_outcome");
   cfg.retry_unknown_outcome = lua_toboolean(L, -1);
   lua_pop(L, 1);
@@ -511,7 +572,7 @@ static int io_new(lua_State *L) {
   lc->dec.jobdoc = dec_jobdoc;
   ff_error_init(&err);
   lc->c = ff_client_new(&cfg, &lc->dec, &err);
-  if (lc->c == NULL) return luaL_error(L, "%s", err.message);
+  if (lc->c == NULL) return luaL_error(L, "firefly.core.new: %s", err.message);
   return 1;
 }
 
@@ -544,7 +605,7 @@ static int io_sha256(lua_State *L) {
 
 /* sha256_file(path) -> hex, or fail, message: streamed, never the whole file in memory. */
 static int io_sha256_file(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = check_cstr(L, 1, "path");
   FILE *f = fopen(path, "rb");
   ff_sha256 h;
   char buf[65536], hex[65];
@@ -568,7 +629,7 @@ static int io_sha256_file(lua_State *L) {
 ** nothing the next run needs). true, or fail, message.
 */
 static int io_append_sync(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = check_cstr(L, 1, "path");
   size_t len, off = 0;
   const char *s = luaL_checklstring(L, 2, &len);
   int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -642,13 +703,23 @@ LUALIB_API int luaopen_firefly_core(lua_State *L) {
     lua_setfield(L, -2, "__index");
   }
   lua_pop(L, 1);
-  /* cjson.decode, kept per state in the registry (no C globals). */
+  /*
+  ** decode of a private cjson instance, kept per state in the registry (no C
+  ** globals): a host's cjson.decode_max_depth(1) or encode_number_precision(3)
+  ** configures its own instance, never this one.
+  */
   lua_getglobal(L, "require");
   lua_pushliteral(L, "cjson");
   lua_call(L, 1, 1);
+  lua_getfield(L, -1, "new");
+  lua_call(L, 0, 1);
+  /* A server's NaN or Infinity is not JSON; as a progress or lifetime it would stall a job. */
+  lua_getfield(L, -1, "decode_invalid_numbers");
+  lua_pushboolean(L, 0);
+  lua_call(L, 1, 0);
   lua_getfield(L, -1, "decode");
   lua_setfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
-  lua_pop(L, 1);
+  lua_pop(L, 2);
   luaL_newlib(L, corelib);
   lua_pushliteral(L, "0.1.0");
   lua_setfield(L, -2, "version");

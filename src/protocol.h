@@ -100,7 +100,8 @@ typedef struct ff_ctx {
   struct ff_auth *auth;
   ff_decoder *dec;
   const char *api_key;
-  const char *api_hosts;  /* where credentials may go (ff_host_allowed); NULL: anywhere */
+  const char *api_url;    /* its origin gets credentials (ff_cred_allowed) */
+  const char *api_hosts;  /* and so do these entries (NULL: none) */
   double request_timeout;
   double poll_first;  /* the first poll, seconds after a job is accepted */
   double poll_max;    /* the longest wait between polls */

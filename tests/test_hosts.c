@@ -1,36 +1,85 @@
-/* Credential hosts: the API host and trusted suffixes only. */
+/* Credential hosts: api_url's origin, https *.adobe.io, and what api_hosts names. */
 #include "check.h"
+#include <string.h>
+
 #include "hosts.h"
 
-static void exact_hosts_and_suffixes_match(void) {
-  const char *allowed = "127.0.0.1,.adobe.io";
-  CHECK(ff_host_allowed(allowed, "http://127.0.0.1:8080/v3/status/x"));
-  CHECK(ff_host_allowed(allowed, "https://firefly-api.adobe.io/v3/status/urn:ff:jobs:a:b"));
-  CHECK(ff_host_allowed(allowed, "https://firefly-epo855230.ADOBE.io/v3/cancel/x"));
-  CHECK(ff_host_allowed("firefly-api.adobe.io", "https://FIREFLY-API.adobe.io/x"));
+static void api_url_origin_and_adobe_hosts_get_credentials(void) {
+  const char *api = "https://127.0.0.1:8443";
+  CHECK(ff_cred_allowed(api, NULL, "https://127.0.0.1:8443/v3/status/x"));
+  CHECK(ff_cred_allowed(api, NULL, "https://firefly-api.adobe.io/v3/status/urn:ff:jobs:a:b"));
+  CHECK(ff_cred_allowed(api, NULL, "https://firefly-epo855230.ADOBE.io:443/v3/cancel/x"));
+  CHECK(ff_cred_allowed("https://FIREFLY-API.adobe.io", NULL, "https://firefly-api.adobe.io/x"));
+  CHECK(ff_cred_allowed("http://127.0.0.1:8080", NULL, "http://127.0.0.1:8080/v3/status/x"));
 }
 
-static void other_hosts_do_not(void) {
-  const char *allowed = "127.0.0.1,.adobe.io";
-  CHECK(!ff_host_allowed(allowed, "https://adobe.io.evil.example/v3/status/x"));
-  CHECK(!ff_host_allowed(allowed, "https://evil-adobe.io/x"));     /* not under .adobe.io */
-  CHECK(!ff_host_allowed(allowed, "https://adobe.io/x"));          /* the bare suffix is not a host under it */
-  CHECK(!ff_host_allowed(allowed, "http://127.0.0.2/x"));
-  CHECK(!ff_host_allowed(allowed, "https://user@evil.example/@127.0.0.1/"));
-  CHECK(!ff_host_allowed(allowed, "not a url"));
-  CHECK(!ff_host_allowed(NULL, "http://127.0.0.1/"));
-  CHECK(!ff_host_allowed("", "http://127.0.0.1/"));
+static void another_port_or_scheme_of_the_api_host_gets_nothing(void) {
+  CHECK(!ff_cred_allowed("https://127.0.0.1:8443", NULL, "http://127.0.0.1:8080/v3/status/x"));
+  CHECK(!ff_cred_allowed("https://127.0.0.1:8443", NULL, "http://127.0.0.1:8443/v3/status/x"));
+  CHECK(!ff_cred_allowed("https://127.0.0.1:8443", NULL, "https://127.0.0.1:9443/v3/status/x"));
+  CHECK(!ff_cred_allowed("http://127.0.0.1:8080", NULL, "http://127.0.0.1:8081/x"));
+  CHECK(!ff_cred_allowed("https://firefly-api.adobe.io", NULL, "http://firefly-api.adobe.io/x"));
+  CHECK(!ff_cred_allowed("https://firefly-api.adobe.io", NULL, "https://firefly-api.adobe.io:8443/x"));
 }
 
-static void host_extraction(void) {
+static void other_hosts_get_nothing(void) {
+  const char *api = "https://127.0.0.1";
+  CHECK(!ff_cred_allowed(api, NULL, "https://adobe.io.evil.example/v3/status/x"));
+  CHECK(!ff_cred_allowed(api, NULL, "https://evil-adobe.io/x"));     /* not under .adobe.io */
+  CHECK(!ff_cred_allowed(api, NULL, "https://adobe.io/x"));          /* the bare suffix is not a host under it */
+  CHECK(!ff_cred_allowed(api, NULL, "https://127.0.0.2/x"));
+  CHECK(!ff_cred_allowed(api, NULL, "https://user@evil.example/@127.0.0.1/"));
+  CHECK(!ff_cred_allowed(api, NULL, "ftp://127.0.0.1/"));
+  CHECK(!ff_cred_allowed(api, NULL, "not a url"));
+  CHECK(!ff_cred_allowed(NULL, NULL, "https://127.0.0.1/"));
+  CHECK(ff_cred_allowed(NULL, NULL, "https://x.adobe.io/"));
+}
+
+static void plain_http_only_from_a_loopback_api_url_to_loopback(void) {
+  /* An API over clear text off this machine gets nothing, not even its own origin. */
+  CHECK(!ff_cred_allowed("http://api.example.test", NULL, "http://api.example.test/x"));
+  CHECK(!ff_cred_allowed("http://api.example.test", "api.example.test", "http://api.example.test/x"));
+  CHECK(!ff_cred_allowed("http://127.0.0.1:8080", "evil.example:80", "http://evil.example/x"));
+  CHECK(!ff_cred_allowed("https://127.0.0.1:8443", "127.0.0.1:8080", "http://127.0.0.1:8080/x"));
+  CHECK(ff_cred_allowed("http://localhost:8080", "127.0.0.1:8081", "http://127.0.0.1:8081/x"));
+  CHECK(ff_url_private("https://ims.example.test"));
+  CHECK(ff_url_private("http://127.0.0.1:9/"));
+  CHECK(ff_url_private("http://[::1]:9/"));
+  CHECK(ff_url_private("http://localhost:9/"));
+  CHECK(!ff_url_private("http://ims.example.test"));
+  CHECK(!ff_url_private("http://127.0.0.1.evil.example/"));
+}
+
+static void api_hosts_entries_name_hosts_suffixes_and_ports(void) {
+  const char *api = "https://firefly-api.adobe.io";
+  CHECK(ff_cred_allowed(api, "studio.example", "https://studio.example/x"));
+  CHECK(!ff_cred_allowed(api, "studio.example", "https://studio.example:8443/x")); /* no port named: 443 only */
+  CHECK(ff_cred_allowed(api, "studio.example:8443", "https://STUDIO.example:8443/x"));
+  CHECK(!ff_cred_allowed(api, "studio.example:8443", "https://studio.example/x"));
+  CHECK(ff_cred_allowed(api, " a.example , .proxy.example ", "https://eu.proxy.example/x"));
+  CHECK(!ff_cred_allowed(api, ".proxy.example", "https://proxy.example/x"));
+  CHECK(ff_cred_allowed("http://127.0.0.1:1", "[::1]:8080", "http://[::1]:8080/x"));
+  CHECK(!ff_cred_allowed(api, "studio.example:", "https://studio.example/x"));
+  CHECK(!ff_cred_allowed(api, "studio.example:x", "https://studio.example/x"));
+  CHECK(!ff_cred_allowed(api, "", "https://studio.example/x"));
+}
+
+static void origin_and_host_extraction(void) {
   char host[16];
+  ff_origin o;
   CHECK(ff_url_host("http://[::1]:80/x", host, sizeof host) == 0);
   CHECK(ff_url_host("https://a-very-long-host-name.example/", host, sizeof host) == -1);
+  CHECK(ff_url_origin("HTTPS://Example.TEST/x", &o) == 0 && o.port == 443 &&
+        strcmp(o.host, "example.test") == 0 && strcmp(o.scheme, "https") == 0);
+  CHECK(ff_url_origin("http://example.test:8080", &o) == 0 && o.port == 8080);
 }
 
 int main(void) {
-  exact_hosts_and_suffixes_match();
-  other_hosts_do_not();
-  host_extraction();
+  api_url_origin_and_adobe_hosts_get_credentials();
+  another_port_or_scheme_of_the_api_host_gets_nothing();
+  other_hosts_get_nothing();
+  plain_http_only_from_a_loopback_api_url_to_loopback();
+  api_hosts_entries_name_hosts_suffixes_and_ports();
+  origin_and_host_extraction();
   return CHECK_DONE();
 }

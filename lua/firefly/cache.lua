@@ -9,7 +9,7 @@
 -- the outputs beside it (<dir>/<key>/1.png ...). An entry is built in a
 -- temporary directory and renamed into place, so a reader never sees half.
 
-local cjson = require "cjson"
+local cjson = require "firefly.json"
 local core = require "firefly.core"
 local fs = require "firefly.fs"
 

@@ -195,7 +195,7 @@ end
 cli.safe_name = names.safe
 
 local function json_out(io_, v)
-  io_.out:write(require("cjson").encode(v), "\n")
+  io_.out:write(require("firefly.json").encode(v), "\n")
 end
 
 local function is_tty()

@@ -5,7 +5,7 @@
 -- request bodies, and turns the core's events into jobs and results.
 
 local core = require "firefly.core"
-local cjson = require "cjson"
+local cjson = require "firefly.json"
 local errors = require "firefly.errors"
 local inputs = require "firefly.inputs"
 local job = require "firefly.job"
@@ -32,22 +32,13 @@ local function log(self, level, fmt, ...)
   end
 end
 
--- Where the API key and token may go (src/hosts.c): api_url's host, Adobe's
--- own hosts (statusUrl may name another *.adobe.io cluster), and any the user adds.
-local function credential_hosts(o)
-  local authority = o.api_url:match("^%a[%w+.-]*://([^/?#]+)") or ""
-  authority = authority:gsub("^.*@", "")
-  local list = { authority:match("^(%b[])") or authority:match("^([^:]+)") or "", ".adobe.io" }
-  for _, h in ipairs(o.api_hosts or {}) do list[#list + 1] = h end
-  return table.concat(list, ",")
-end
-
 function firefly.new(opts)
   local o = options.resolve(opts)
   local c = core.new {
     client_id = o.client_id, client_secret = o.client_secret, access_token = o.access_token,
     scopes = o.scopes, ims_url = o.ims_url, ca_file = o.ca_file, proxy = o.proxy,
-    api_hosts = credential_hosts(o),
+    -- Where the key and token may go (src/hosts.h): api_url's origin, https *.adobe.io, these.
+    api_url = o.api_url, api_hosts = table.concat(o.api_hosts or {}, ","),
     connect_timeout = o.connect_timeout, request_timeout = o.request_timeout,
     stall_timeout = o.stall_timeout, poll_first = o.poll_interval, poll_max = o.poll_max,
     max_retries = o.max_retries, retry_after_cap = o.retry_after_cap,
@@ -150,6 +141,7 @@ local function check_call(method, body, opts)
     if type(v) ~= want then
       error(("ff:%s: option '%s' must be a %s, got %s"):format(method, k, want, type(v)), 3)
     end
+    if options.RANGES[k] then options.check_number("ff:" .. method, k, v, 3) end
   end
   if opts.validate ~= nil and not options.VALIDATE[opts.validate] then
     error(("ff:%s: option 'validate' must be 'strict', 'warn' or 'off', got '%s'"):format(method, opts.validate), 3)

@@ -7,7 +7,7 @@
 -- One JSON object per line: {"key":..., "op":..., "job_id":..., "status_url":...,
 -- "cancel_url":..., "time":...}. A job recorded as failed is submitted again.
 
-local cjson = require "cjson"
+local cjson = require "firefly.json"
 local core = require "firefly.core"
 
 local journal = {}

@@ -2,7 +2,7 @@
 -- output, saying what made it: operation, prompt, seed, model version, job
 -- and request ids, where it was saved, its sha256, and when.
 
-local cjson = require "cjson"
+local cjson = require "firefly.json"
 local core = require "firefly.core"
 
 local manifest = {}

@@ -46,6 +46,38 @@ local TYPES = {
   on_warning = "function", -- gets each validation warning's text; default: a line on stderr
 }
 
+-- Every number option's range, inclusive (README: "Number ranges"). Outside
+-- it, and for NaN and the infinities, the option is refused before anything
+-- is sent: 0/0 once made every job hang, 1e-9 sent 13,773 polls for one job.
+local RANGES = {
+  timeout = { 1, 86400, "seconds" },          -- a job's deadline; also the per-call option
+  poll_interval = { 0.1, 3600, "seconds" },
+  poll_max = { 0.1, 3600, "seconds" },
+  request_timeout = { 1, 3600, "seconds" },
+  connect_timeout = { 0.1, 600, "seconds" },
+  stall_timeout = { 1, 3600, "seconds" },
+  max_retries = { 0, 20, "whole" },           -- also the per-call option
+  retry_after_cap = { 0, 86400, "seconds" },
+  ["rate_limit.per_minute"] = { 1e-3, 1e4, "submits" },
+  ["rate_limit.per_day"] = { 1e-3, 1e7, "submits" },
+}
+options.RANGES = RANGES
+
+-- Raises, naming where and what, unless v is a number in k's range.
+function options.check_number(where, k, v, level)
+  local r = RANGES[k]
+  if type(v) ~= "number" then
+    error(("%s: option '%s' must be a number, got %s"):format(where, k, type(v)), level + 1)
+  end
+  -- Written so that NaN, which fails every comparison, fails this one too.
+  local ok = v >= r[1] and v <= r[2] and (r[3] ~= "whole" or math.floor(v) == v)
+  if not ok then
+    local what = r[3] == "whole" and "a whole number" or "a number"
+    error(("%s: option '%s' must be %s from %s to %s%s, got %s"):format(where, k, what,
+      ("%g"):format(r[1]), ("%g"):format(r[2]), r[3] == "seconds" and " (seconds)" or "", tostring(v)), level + 1)
+  end
+end
+
 local function trim_slash(url)
   return (url:gsub("/+$", ""))
 end
@@ -77,21 +109,19 @@ function options.resolve(opts, getenv)
     if v == nil then v = DEFAULTS[k] end
     o[k] = v
   end
-  for _, k in ipairs { "timeout", "poll_interval", "poll_max", "request_timeout", "connect_timeout" } do
-    if o[k] <= 0 then error(("firefly.new: option '%s' must be positive"):format(k), 3) end
+  for k, v in pairs(o) do
+    if RANGES[k] then options.check_number("firefly.new", k, v, 3) end
   end
-  if o.max_retries < 0 then error("firefly.new: option 'max_retries' must be 0 or more", 3) end
   for k, v in pairs(o.rate_limit or {}) do
     if k ~= "per_minute" and k ~= "per_day" then
       error("firefly.new: rate_limit takes per_minute and per_day, not '" .. tostring(k) .. "'", 3)
     end
-    if type(v) ~= "number" or v <= 0 then
-      error(("firefly.new: rate_limit.%s must be a positive number"):format(k), 3)
-    end
+    options.check_number("firefly.new", "rate_limit." .. k, v, 3)
   end
   for i, h in ipairs(o.api_hosts or {}) do
-    if type(h) ~= "string" or h == "" or h:find("[,%s/]") then
-      error(("firefly.new: api_hosts[%d] must be a host name (or .suffix), got %s"):format(i, tostring(h)), 3)
+    if type(h) ~= "string" or h == "" or h:find("[,%s/%z]") then
+      error(("firefly.new: api_hosts[%d] must be a host name or .suffix, with an optional :port, got %s")
+        :format(i, tostring(h)), 3)
     end
   end
   o.api_url, o.ims_url = trim_slash(o.api_url), trim_slash(o.ims_url)

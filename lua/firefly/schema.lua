@@ -10,7 +10,7 @@
 -- Values are either cjson-decoded JSON (the emulator; `cjson.null` is JSON null) or plain
 -- Lua tables written by users (the client). Lua 5.1 syntax only: this runs on 5.4 and LuaJIT.
 
-local cjson = require "cjson"
+local cjson = require "firefly.json"
 
 local null = cjson.null
 local huge = math.huge

@@ -127,7 +127,8 @@ function M.run_document(doc)
     ctx.proxy = setmetatable({ url = prism.url, base = tmp .. ".curl", client_id = emu.client_id,
       access_token = emu:token() }, getmetatable(emu))
     local ff = firefly.new { client_id = emu.client_id, client_secret = emu.client_secret,
-      api_url = prism.url, ims_url = emu.url, poll_interval = 0.2, poll_max = 0.5, max_retries = 0 }
+      api_url = prism.url, ims_url = emu.url, poll_interval = 0.2, poll_max = 0.5, max_retries = 0,
+      api_hosts = { emu.url:match("^%a+://(.+)$") } }
     doc.run(ff, ctx, report)
     ff:close()
     sleep(0.3)

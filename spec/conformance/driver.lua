@@ -330,7 +330,8 @@ function M.run(opts)
   local ok, err = pcall(function()
     -- No retries: a Prism-made 5xx must surface, not be retried away.
     local ff = firefly.new { client_id = emu.client_id, client_secret = emu.client_secret,
-      api_url = prism.url, ims_url = emu.url, poll_interval = 0.2, poll_max = 0.5, max_retries = 0 }
+      api_url = prism.url, ims_url = emu.url, poll_interval = 0.2, poll_max = 0.5, max_retries = 0,
+      api_hosts = { emu.url:match("^%a+://(.+)$") } }
     client_scenarios(ff, report, outdir, upload_fixture(emu))
     ff:close()
     -- The curl side of the helper, aimed at Prism, with a token from the emulator.

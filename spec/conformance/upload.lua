@@ -101,7 +101,7 @@ function M.run(document)
   local ok, err = pcall(function()
     -- The client's own uploads.
     local ff = firefly.new { client_id = emu.client_id, client_secret = emu.client_secret,
-      api_url = rec.url, ims_url = emu.url, max_retries = 0 }
+      api_url = rec.url, ims_url = emu.url, max_retries = 0, api_hosts = { emu.url:match("^%a+://(.+)$") } }
     local cases = {}
     for _, f in ipairs({ "hero.png", "small.jpg", "small.webp" }) do
       local id, uerr = ff:upload_image("spec/fixtures/" .. f)

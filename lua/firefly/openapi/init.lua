@@ -8,7 +8,7 @@
 -- Each is decoded on first use, so a client that validates one operation never
 -- parses the other documents.
 
-local cjson = require "cjson"
+local cjson = require "firefly.json"
 
 -- Lua-friendly name -> Adobe's file name.
 local FILES = {
