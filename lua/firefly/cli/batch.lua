@@ -46,7 +46,7 @@ end
 local function print_plan(io_, p, est, o)
   local c = p.counts
   if o.json then
-    io_.out:write(require("cjson").encode { event = "plan", counts = c, estimate = est,
+    io_.out:write(require("firefly.json").encode { event = "plan", counts = c, estimate = est,
       problems = #p.problems > 0 and p.problems or nil, warnings = #p.warnings > 0 and p.warnings or nil }, "\n")
     return
   end
