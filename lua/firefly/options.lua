@@ -125,6 +125,12 @@ function options.resolve(opts, getenv)
     end
   end
   o.api_url, o.ims_url = trim_slash(o.api_url), trim_slash(o.ims_url)
+  -- The shape here; which ones may carry credentials (https, or http on loopback) in src/hosts.c.
+  for k, name in pairs { api_url = "API URL", ims_url = "IMS URL" } do
+    if not o[k]:match("^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]+") then
+      error(("firefly.new: the %s '%s' is not an http(s) URL (option %s)"):format(name, o[k], k), 3)
+    end
+  end
   if not o.access_token and not (o.client_id and o.client_secret) then
     error("firefly.new: no credentials: set client_id and client_secret (or access_token), "
       .. "or the environment variables FIREFLY_SERVICES_CLIENT_ID and FIREFLY_SERVICES_CLIENT_SECRET", 3)
