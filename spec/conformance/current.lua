@@ -62,9 +62,13 @@ local function src(id) return { source = { uploadId = id } } end
 local function scenarios(ctx)
   local img, mask = src(ctx.upload_id), src(ctx.mask_id)
   return {
-    { "generate_images", { prompt = "a lighthouse", numVariations = 2, seeds = { 1, 2 },
-      size = { width = 32, height = 32 }, contentClass = "art",
-      style = { presets = { "watercolor" }, strength = 60 } } },
+    { "generate_images", { prompt = "a lighthouse at dusk" } },
+    { "generate_images", { prompt = "a lighthouse at dusk, oil on canvas", negativePrompt = "people, text",
+      numVariations = 2, seeds = { 11, 22 }, size = { width = 64, height = 48 }, contentClass = "art",
+      promptBiasingLocaleCode = "en-US", upsamplerType = "default", visualIntensity = 6,
+      style = { presets = { "watercolor" }, strength = 60, imageReference = img },
+      structure = { strength = 40, imageReference = img } } },
+    { "generate_images", { prompt = "a blue kite", seeds = { 7 } }, { model_version = "image3" } },
     { "generate_images", { prompt = "a red kite", size = { width = 32, height = 32 } },
       { model_version = "image4_standard" } },
     { "generate_images", { prompt = "a fox in snow", aspectRatio = "1:1", resolutionLevel = "1MP",
@@ -124,28 +128,51 @@ local function client_scenarios(ff, ctx, report)
   end
   local res, err = ff:generate_images({ prompt = "a broken vase [emulator:fail]" })
   check(report, res == nil and err and err.kind == "job_failed", "failed job: job_failed", err or "succeeded")
-  local page, perr = ff:list_custom_models({ publishedState = "all", start = 0, limit = 3, sortBy = "createdDate" })
-  check(report, page and type(page.custom_models) == "table", "custom models: a page", perr)
+  for _, q in ipairs({ {}, { publishedState = "all", start = 0, limit = 3, sortBy = "createdDate" },
+    { publishedState = "training" }, { publishedState = "all", start = 6, limit = 3, sortBy = "assetName" } }) do
+    local page, perr = ff:list_custom_models(q)
+    check(report, page and type(page.custom_models) == "table", "custom models " .. json.encode(q) .. ": a page", perr)
+  end
+  local n = 0
+  for _ in ff:custom_models({ publishedState = "all", limit = 4 }) do n = n + 1 end
+  check(report, n > 0, "custom models: every page iterated", n)
   local _, uerr = ff:job("urn:ff:jobs:emu851000:00000000-0000-4000-8000-000000000000")
   check(report, uerr and uerr.status == 404, "unknown job: 404", uerr)
 end
 
--- What the client never sends on its own: a second cancel, a cancel of a finished job.
+-- What the client never sends on its own: a second cancel, a cancel of a finished
+-- job, unknown ids, a body only a prose rule refuses.
 local function raw_scenarios(proxy, report)
-  local sub = proxy:api("POST", "/v3/images/generate-async",
-    { json = { prompt = "a stone", size = { width = 8, height = 8 } } })
-  check(report, sub.status == 202, "raw submit: 202", sub.status .. " " .. sub.body)
+  local function raw(what, method, target, want, opts)
+    local r = proxy:api(method, target, opts)
+    check(report, r.status == want, what .. ": HTTP " .. want, r.status .. " " .. r.body)
+    return r
+  end
+  local sub = raw("raw submit", "POST", "/v3/images/generate-async", 202,
+    { json = { prompt = "a paper boat [emulator:stuck]", size = { width = 16, height = 16 } } })
   local id = sub.json and sub.json.jobId or "missing"
-  local c = proxy:api("PUT", "/v3/cancel/" .. id)
-  check(report, c.status == 200, "raw cancel: 200", c.status .. " " .. c.body)
-  local again = proxy:api("PUT", "/v3/cancel/" .. id)
-  check(report, again.status == 409, "raw cancel again: 409", again.status .. " " .. again.body)
-  local s = proxy:api("GET", "/v3/status/" .. id)
-  check(report, s.status == 200, "raw status after cancel: 200", s.status .. " " .. s.body)
-  local v = proxy:api("POST", "/v3/images/generate-async",
+  check(report, sub.json and sub.json.statusUrl == proxy.url .. "/v3/status/" .. id,
+    "raw submit: statusUrl points at Prism", sub.json and sub.json.statusUrl)
+  raw("raw status", "GET", "/v3/status/" .. id, 200)
+  local c = raw("raw cancel", "PUT", "/v3/cancel/" .. id, 200)
+  check(report, c.body:match("^%s*{%s*}%s*$"), "raw cancel: body {}", c.body)
+  raw("raw cancel again", "PUT", "/v3/cancel/" .. id, 409)
+  raw("raw status after cancel", "GET", "/v3/status/" .. id, 200)
+  raw("raw status unknown", "GET", "/v3/status/no-such-job", 404)
+  raw("raw cancel unknown", "PUT", "/v3/cancel/no-such-job", 404)
+  local v = raw("raw prose-rule refusal", "POST", "/v3/images/generate-async", 422,
     { json = { prompt = "two kites", numVariations = 2, seeds = { 1 } } })
-  check(report, v.status == 422 and v.json and v.json.error_code == "validation_error",
-    "raw prose-rule refusal: 422 validation_error", v.status .. " " .. v.body)
+  check(report, v.json and v.json.error_code == "validation_error", "raw prose-rule refusal: validation_error", v.body)
+  local done = raw("raw submit to finish", "POST", "/v3/images/generate-async", 202,
+    { json = { prompt = "a stone", size = { width = 8, height = 8 } } })
+  local did = done.json and done.json.jobId or "missing"
+  local deadline = helper.now() + 10
+  repeat
+    sleep(0.1)
+    local r = proxy:api("GET", "/v3/status/" .. did)
+  until (r.json and r.json.status == "succeeded") or helper.now() > deadline
+  local fin = raw("raw cancel finished job", "PUT", "/v3/cancel/" .. did, 409)
+  check(report, fin.json and fin.json.error_code == "job_completed", "raw cancel finished: job_completed", fin.body)
 end
 
 -- "post /v3/status/urn:..." -> the document path it routes to, or nil.
@@ -197,98 +224,71 @@ end
 
 function M.run()
   local report = { name = "firefly-api.json", checks = {}, violations = {} }
-  local tmp = os.tmpname()
-  local prism, emu, why
-  for _ = 1, 3 do
-    local pport, eport = driver.free_ports(2)
-    local ok, e = pcall(helper.start, { job_seconds = 0.6, extra = {
-      "--port", tostring(eport), ["public-url"] = "http://127.0.0.1:" .. pport,
-      ["output-url"] = "http://127.0.0.1:" .. eport,
-      ["faults-script"] = "GET /v3/status/" .. CONTROL_JOB .. "=badjson" } })
-    if ok then
-      emu = e
-      prism, why = driver.start_prism(M.SPEC, emu.url, pport, tmp .. ".prism.log", { errors = false })
-      if prism then break end
-      emu:stop()
-      emu = nil
-    else
-      why = e
-    end
-  end
-  if not prism then
-    report.ok, report.error = false, "prism did not start: " .. tostring(why)
-    os.remove(tmp)
-    return report
-  end
-  local ok, err = pcall(function()
-    local ctx = { upload_id = upload_fixture(emu), mask_id = upload_fixture(emu, "mask.png") }
-    local ff = firefly.new { client_id = emu.client_id, client_secret = emu.client_secret,
-      api_url = prism.url, ims_url = emu.url, poll_interval = 0.2, poll_max = 0.5, max_retries = 0 }
-    client_scenarios(ff, ctx, report)
-    ff:close()
-    local proxy = setmetatable({ url = prism.url, base = tmp .. ".curl", client_id = emu.client_id,
-      access_token = emu:token() }, getmetatable(emu))
-    raw_scenarios(proxy, report)
-    sleep(0.3)
-    local verdict = M.judge(slurp(prism.logfile) or "")
-    report.counts, report.violations = verdict.counts, verdict.unknown
-    report.paths, report.seen = verdict.paths, verdict.seen
-    check(report, verdict.counts.received > 0 and verdict.counts.received == verdict.counts.returned,
-      "every request Prism received was answered by the emulator", json.encode(verdict.counts))
-    check(report, #verdict.unknown == 0, "Prism logged no violation beyond the known ones",
-      table.concat(verdict.unknown, "\n"))
-    for _, path in ipairs(operations.paths()) do
-      local http
-      for _, op in ipairs(operations.list) do
-        if op.path == path and not op.deprecated then http = op.http break end
+  return driver.session({ spec = M.SPEC, errors = false,
+    extra = { ["faults-script"] = "GET /v3/status/" .. CONTROL_JOB .. "=badjson" } }, report,
+    function(emu, prism, proxy)
+      local ctx = { upload_id = upload_fixture(emu), mask_id = upload_fixture(emu, "mask.png") }
+      -- No retries: a 5xx must surface, not be retried away.
+      local ff = firefly.new { client_id = emu.client_id, client_secret = emu.client_secret,
+        api_url = prism.url, ims_url = emu.url, poll_interval = 0.2, poll_max = 0.5, max_retries = 0,
+        api_hosts = { emu.url:match("^%a+://(.+)$") } }
+      client_scenarios(ff, ctx, report)
+      ff:close()
+      raw_scenarios(proxy, report)
+      sleep(0.3) -- Prism logs a forward after it has sent the response
+      local verdict = M.judge(slurp(prism.logfile) or "")
+      report.counts, report.violations = verdict.counts, verdict.unknown
+      report.paths, report.seen = verdict.paths, verdict.seen
+      check(report, verdict.counts.received > 0 and verdict.counts.received == verdict.counts.returned,
+        "every request Prism received was answered by the emulator", json.encode(verdict.counts))
+      local api = 0
+      for _, e in ipairs(emu:log()) do
+        if e.path:find("^/v%d/") and not e.path:find("^/v2/storage/") then api = api + 1 end
       end
-      local key = http .. " " .. path
-      if path ~= "/v2/storage/image" then
-        check(report, (verdict.paths[key] or 0) > 0, key .. ": exercised through Prism", json.encode(verdict.paths))
+      check(report, api == verdict.counts.returned, "every API request the emulator saw came through Prism",
+        ("emulator %d, prism %d"):format(api, verdict.counts.returned))
+      check(report, #verdict.unknown == 0, "Prism logged no violation beyond the known ones",
+        table.concat(verdict.unknown, "\n"))
+      for _, path in ipairs(operations.paths()) do
+        local http
+        for _, op in ipairs(operations.list) do
+          if op.path == path and not op.deprecated then http = op.http break end
+        end
+        local key = http .. " " .. path
+        if path ~= "/v2/storage/image" then
+          check(report, (verdict.paths[key] or 0) > 0, key .. ": exercised through Prism", json.encode(verdict.paths))
+        end
       end
-    end
 
-    -- Controls. A body the schema refuses (upscale without its image and seeds) and a
-    -- status answer cut in half must each draw a line of their own in Prism's log.
-    local _, _, before = driver.scan_log(slurp(prism.logfile) or "")
-    proxy:api("POST", "/v3/images/upscale", { json = { upscaleFactor = 2 } })
-    proxy:api("GET", "/v3/status/" .. CONTROL_JOB)
-    sleep(0.3)
-    local _, cbad = driver.scan_log(slurp(prism.logfile) or "", before)
-    report.control = cbad
-    local saw_request, saw_response = false, false
-    for _, line in ipairs(cbad) do
-      if line:find("Violation: request%.body") then saw_request = true end
-      if line:find("control%-badjson") and line:find("Request terminated with error") then saw_response = true end
-    end
-    check(report, saw_request, "control: the refused request is logged as a violation", table.concat(cbad, "\n"))
-    check(report, saw_response, "control: the half response is logged as an error", table.concat(cbad, "\n"))
-  end)
-  if not ok then check(report, false, "driver ran to the end", err) end
-  driver.stop_prism(prism)
-  emu:stop()
-  if os.getenv("CONFORMANCE_VERBOSE") then io.stderr:write(slurp(prism.logfile) or "") end
-  os.remove(prism.logfile)
-  os.remove(tmp)
-  return driver.verdict(report)
+      -- Controls. A body the schema refuses (upscale without its image and seeds) and a
+      -- status answer cut in half must each draw a line of their own in Prism's log.
+      local _, _, before = driver.scan_log(slurp(prism.logfile) or "")
+      proxy:api("POST", "/v3/images/upscale", { json = { upscaleFactor = 2 } })
+      proxy:api("GET", "/v3/status/" .. CONTROL_JOB)
+      sleep(0.3)
+      local _, cbad = driver.scan_log(slurp(prism.logfile) or "", before)
+      report.control = cbad
+      local saw_request, saw_response = false, false
+      for _, line in ipairs(cbad) do
+        if line:find("Violation: request%.body") then saw_request = true end
+        if line:find("control%-badjson") and line:find("Request terminated with error") then saw_response = true end
+      end
+      check(report, saw_request, "control: the refused request is logged as a violation", table.concat(cbad, "\n"))
+      check(report, saw_response, "control: the half response is logged as an error", table.concat(cbad, "\n"))
+    end)
 end
 
 function M.format(report)
-  local out = { "== " .. report.name }
-  if report.error then out[#out + 1] = "ERROR: " .. report.error end
-  for _, c in ipairs(report.checks) do
-    if not c.ok then out[#out + 1] = "FAIL: " .. c.what .. (c.detail and ("\n      " .. c.detail) or "") end
-  end
   local paths = 0
   for _ in pairs(report.paths or {}) do paths = paths + 1 end
-  out[#out + 1] = ("%d checks; Prism received %d requests on %d paths; %d unknown violation line(s)")
-    :format(#report.checks, report.counts and report.counts.received or 0, paths, #(report.violations or {}))
-  for _, u in ipairs(report.unserved or {}) do out[#out + 1] = "not served by the emulator yet: " .. u end
+  local lines = { ("%d checks; Prism received %d requests on %d paths; %d unknown violation line(s)")
+    :format(#report.checks, report.counts and report.counts.received or 0, paths, #(report.violations or {})) }
+  for _, u in ipairs(report.unserved or {}) do lines[#lines + 1] = "not served by the emulator yet: " .. u end
   for i, k in ipairs(M.KNOWN) do
-    out[#out + 1] = ("known: %s %q seen %d time(s): %s")
+    lines[#lines + 1] = ("known: %s %q seen %d time(s): %s")
       :format(k.route, k.signature, (report.seen or {})[i] or 0, k.why)
   end
-  return table.concat(out, "\n")
+  return driver.format(report, lines)
 end
 
 return M
