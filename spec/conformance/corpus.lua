@@ -91,6 +91,33 @@ M.BASES = {
       output = { mediaType = "image/webp" } } },
     { body = { background = { image = url_src(), fillAreaMask = url_src() }, object = { image = url_src() } } },
   },
+  -- The deprecated sync paths, judged against the npm document that has them.
+  generate_images_sync = {
+    { body = { prompt = "a lighthouse", numVariations = 2, seeds = { 1, 2 }, size = { width = 2048, height = 2048 },
+      negativePrompt = "people", contentClass = "art", visualIntensity = 4, promptBiasingLocaleCode = "en-US",
+      style = { presets = { "bw" }, strength = 50, imageReference = src() }, tileable = true } },
+  },
+  generate_similar_images_sync = {
+    { body = { image = src(), numVariations = 1, seeds = { 3 }, size = { width = 1024, height = 1024 },
+      tileable = false } },
+    { body = { image = url_src() } },
+  },
+  expand_image_sync = {
+    { body = { image = { source = { uploadId = M.UPLOAD } }, prompt = "pine trees", numVariations = 1, seeds = { 2 },
+      size = { width = 2500, height = 2500 }, placement = { alignment = { horizontal = "left", vertical = "top" } } } },
+    { body = { image = { source = { url = M.S3 }, mask = { uploadId = M.MASK } } } },
+  },
+  fill_image_sync = {
+    { body = { image = { source = { uploadId = M.UPLOAD }, mask = { uploadId = M.MASK } }, prompt = "a kite",
+      negativePrompt = "text", numVariations = 1, seeds = { 9 }, promptBiasingLocaleCode = "en-US" } },
+    { body = { image = { source = { url = M.S3 }, mask = { url = M.S3 } } } },
+  },
+  generate_object_composite_sync = {
+    { body = { image = { source = { uploadId = M.UPLOAD } }, prompt = "on a desk", contentClass = "photo",
+      numVariations = 1, seeds = { 4 }, size = { width = 2048, height = 2048 },
+      placement = { inset = { left = 1, top = 1, right = 1, bottom = 1 } }, style = { presets = { "watercolor" } } } },
+    { body = { image = { source = { uploadId = M.UPLOAD }, mask = { uploadId = M.MASK } }, prompt = "on a desk" } },
+  },
   generate_video = {
     { body = { prompt = "waves", bitRateFactor = 18, seeds = { 5 }, sizes = { { width = 1920, height = 1080 } },
       videoSettings = { cameraMotion = "camera pan left", promptStyle = "cinematic",

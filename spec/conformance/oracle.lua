@@ -31,6 +31,23 @@ function M.path_of(op)
   return validate.operation(op).path
 end
 
+-- The deprecated sync paths are only in the npm document (FFApiOpenApi3.json): they
+-- are judged by it; every other path by the current document.
+function M.document_of(op)
+  local entry = validate.operation(op).entry
+  if entry and entry.deprecated then return openapi.path(entry.document) end
+  return M.document()
+end
+
+-- The operations judged: the client's, and the deprecated sync ones the emulator serves.
+function M.operations()
+  local names = validate.operations()
+  for _, entry in ipairs(require("firefly.operations").list) do
+    if entry.deprecated and entry.body == "json" then names[#names + 1] = entry.name end
+  end
+  return names
+end
+
 local function dotted(loc)
   local parts = {}
   for i, k in ipairs(loc or {}) do parts[i] = tostring(k) end
@@ -51,8 +68,7 @@ function M.ours(case)
   return validate.request(case.op, body, case.opts) or {}
 end
 
--- Ajv's verdicts on every case, in order, from one node process.
-function M.ajv(cases, document)
+local function judge(cases, document)
   local list = {}
   for i, c in ipairs(cases) do
     list[i] = { path = M.path_of(c.op), method = "post", body = c.json,
@@ -62,14 +78,30 @@ function M.ajv(cases, document)
   local f = assert(io.open(tmp, "wb"))
   f:write(cjson.encode(list))
   f:close()
-  local p = io.popen(("node %s %s %s 2>&1"):format(quote(HERE .. "/judge.js"), quote(document or M.document()),
-    quote(tmp)))
+  local p = io.popen(("node %s %s %s 2>&1"):format(quote(HERE .. "/judge.js"), quote(document), quote(tmp)))
   local out = p:read("*a")
   p:close()
   os.remove(tmp)
   local ok, verdicts = pcall(cjson.decode, out)
   if not ok or type(verdicts) ~= "table" or #verdicts ~= #cases then
     error("judge.js failed: " .. out:sub(1, 2000))
+  end
+  return verdicts
+end
+
+-- Ajv's verdicts on every case, in order: one node process per document.
+function M.ajv(cases, document)
+  local groups, order = {}, {}
+  for i, c in ipairs(cases) do
+    local doc = document or M.document_of(c.op)
+    if not groups[doc] then groups[doc] = { cases = {}, at = {} }; order[#order + 1] = doc end
+    local g = groups[doc]
+    g.cases[#g.cases + 1], g.at[#g.at + 1] = c, i
+  end
+  local verdicts = {}
+  for _, doc in ipairs(order) do
+    local g = groups[doc]
+    for j, v in ipairs(judge(g.cases, doc)) do verdicts[g.at[j]] = v end
   end
   return verdicts
 end
