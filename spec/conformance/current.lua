@@ -260,6 +260,29 @@ function M.run()
         end
       end
 
+      -- Refusals: on every JSON path a body Adobe's schema refuses. Prism logs the
+      -- request's violation (expected: that is the point); the emulator's 422 must then
+      -- be the document's error body, so only response lines count.
+      local _, _, mark = driver.scan_log(slurp(prism.logfile) or "")
+      for _, op in ipairs(operations.list) do
+        if op.body == "json" and not op.deprecated then
+          local headers = op.model_version and { ["x-model-version"] = op.model_version } or nil
+          local r = proxy:api(op.http, op.path, { json = { seeds = "not a list" }, headers = headers })
+          if not (r.status == 404 and unserved(op.path)) then
+            check(report, r.status == 422 and r.json and r.json.error_code == "validation_error",
+              op.http .. " " .. op.path .. " refused: 422 validation_error", r.status .. " " .. r.body)
+          end
+        end
+      end
+      sleep(0.3)
+      local after, n = { "Prism is listening on" }, 0
+      for line in (slurp(prism.logfile) or ""):gmatch("[^\n]+") do
+        n = n + 1
+        if n > mark and not line:find("Violation: request") then after[#after + 1] = line end
+      end
+      local answers = M.judge(table.concat(after, "\n")).unknown
+      check(report, #answers == 0, "every 422 the emulator answered is the document's", table.concat(answers, "\n"))
+
       -- Controls. A body the schema refuses (upscale without its image and seeds) and a
       -- status answer cut in half must each draw a line of their own in Prism's log.
       local _, _, before = driver.scan_log(slurp(prism.logfile) or "")
