@@ -84,3 +84,85 @@ describe("launcher.client_or_emulator", function()
     assert.is_true(launcher.has_credentials { client_id = "a", access_token = "t" })
   end)
 end)
+
+-- Started emulators end with whoever started them, however that ends: a
+-- demo killed with kill -9 must not leave a server behind on its port.
+describe("emulator lifetime", function()
+  local function sh(cmd)
+    local p = io.popen(cmd)
+    local out = p:read("*a")
+    p:close()
+    return out
+  end
+
+  local function slurp(path)
+    local f = io.open(path, "rb")
+    if not f then return nil end
+    local s = f:read("*a")
+    f:close()
+    return s
+  end
+
+  -- Waits for `pattern` in the file; returns its capture.
+  local function wait_line(path, pattern)
+    for _ = 1, 1000 do
+      local m = (slurp(path) or ""):match(pattern)
+      if m then return m end
+      os.execute("sleep 0.01")
+    end
+    error("nothing matching " .. pattern .. " in " .. path .. ": " .. tostring(slurp(path)))
+  end
+
+  local function ends(pid)
+    for _ = 1, 500 do
+      if not alive(pid) then return true end
+      os.execute("sleep 0.01")
+    end
+    return false
+  end
+
+  for _, sig in ipairs({ "TERM", "KILL" }) do
+    it("ends a launcher.start emulator when its Lua process gets SIG" .. sig, function()
+      local out = os.tmpname()
+      -- stdin is a pipe from sleep, so the script waits in read() with no child of its own.
+      local script = 'local e = assert(require("firefly.launcher").start{}); print(e.pid); io.stdout:flush(); io.read()'
+      local lua_pid = tonumber(sh(("sleep 10 | lua5.4 -e %q >%s 2>&1 & echo $!"):format(script, out)))
+      local emu_pid = tonumber(wait_line(out, "^(%d+)\n"))
+      assert.truthy(alive(emu_pid))
+      os.execute("kill -" .. sig .. " " .. lua_pid)
+      assert.is_true(ends(emu_pid), "the emulator outlived its parent")
+      os.remove(out)
+    end)
+
+    it("ends a `firefly emulator` when the firefly process gets SIG" .. sig, function()
+      local out = os.tmpname()
+      local cli_pid = tonumber(sh(("lua5.4 bin/firefly emulator --port 0 </dev/null >%s 2>&1 & echo $!"):format(out)))
+      wait_line(out, "^(http://[^\n]+)\n")
+      local emu_pid = tonumber(sh("pgrep -P " .. cli_pid):match("%d+"))
+      assert.truthy(emu_pid and alive(emu_pid))
+      os.execute("kill -" .. sig .. " " .. cli_pid)
+      assert.is_true(ends(emu_pid), "the emulator outlived its parent")
+      os.remove(out)
+    end)
+  end
+
+  it("ends at EOF on stdin with --exit-on-stdin-eof, and with its --parent-pid alone", function()
+    local exe = assert(launcher.find())
+    local out = os.tmpname()
+    -- The writer of its stdin ends after a moment: so must the emulator.
+    sh(("(sleep 0.5) | %s --port 0 --exit-on-stdin-eof >%s 2>&1 &"):format(exe, out))
+    wait_line(out, "^(http://[^\n]+)\n")
+    local pid = tonumber(sh("pgrep -n -f -- '--exit-on-stdin-eof'"):match("%d+"))
+    assert.is_true(ends(pid), "--exit-on-stdin-eof ignored EOF")
+    -- A shell that starts it in the background and is killed with -9.
+    os.remove(out)
+    local parent = tonumber(sh(("sh -c '%s --port 0 --parent-pid $$ </dev/null >%s 2>&1 & exec sleep 10' >/dev/null & echo $!")
+      :format(exe, out)))
+    wait_line(out, "^(http://[^\n]+)\n")
+    local child = tonumber(sh("pgrep -P " .. parent):match("%d+"))
+    assert.truthy(child and alive(child))
+    os.execute("kill -KILL " .. parent)
+    assert.is_true(ends(child), "--parent-pid ignored its parent's end")
+    os.remove(out)
+  end)
+end)

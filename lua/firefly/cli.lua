@@ -485,7 +485,9 @@ function cli.main(args, io_)
     if not exe then io_.err:write("firefly: firefly-emulator not found (set FIREFLY_EMULATOR)\n") return EXIT.failed end
     local q = { "'" .. exe:gsub("'", "'\\''") .. "'" }
     for i = 2, #args do q[#q + 1] = "'" .. args[i]:gsub("'", "'\\''") .. "'" end
-    local ok, _, rc = os.execute("exec " .. table.concat(q, " "))
+    -- The emulator ends with this process, even after kill -9: its parent is
+    -- this process ($PPID of the shell that execs it), watched by --parent-pid.
+    local ok, _, rc = os.execute("exec " .. q[1] .. ' --parent-pid "$PPID" ' .. table.concat(q, " ", 2))
     return type(ok) == "number" and ok or (rc or 0)
   end
   if cmd == "run" then return run_script(io_, args, spec) end

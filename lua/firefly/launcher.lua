@@ -7,7 +7,7 @@
 --   ...
 --   emu.stop()
 --
--- Plain io/os and a POSIX shell, so it runs on Lua 5.1 to 5.4 and LuaJIT.
+-- Plain io/os and a POSIX shell (mkfifo), so it runs on Lua 5.1 to 5.4 and LuaJIT.
 
 local fs = require "firefly.fs"
 
@@ -60,11 +60,13 @@ local function gone(pid)
 end
 
 --[[
-** The emulator runs in the background of a shell read through io.popen:
-** the pipe carries the shell's `echo $!` (the pid) and the emulator's first
-** line (its URL), in either order. Reading blocks until both arrive, or until
-** EOF if the emulator dies first, so there is no polling. Closing the pipe
-** waits only for the shell, which has exited, never for the emulator.
+** The emulator's stdin is a pipe whose only writer is this process
+** (io.popen(cmd, "w")), and it runs with --exit-on-stdin-eof: however this
+** process ends, kill -9 included, the kernel closes that pipe and the
+** emulator ends with it. Its stdout (the shell's `echo $$`, which exec keeps
+** as the emulator's pid, then its URL) comes back through a FIFO; reading
+** blocks until both lines arrive, or until EOF if it dies first, so there is
+** no polling.
 ]]
 function launcher.start(opts)
   if opts ~= nil and type(opts) ~= "table" then error("launcher.start: opts must be a table", 2) end
@@ -77,20 +79,33 @@ function launcher.start(opts)
   cfg.client_secret = opts.client_secret or DEFAULT_SECRET
 
   local errfile = os.tmpname()
+  local fifo = os.tmpname()
+  os.remove(fifo)
+  if not sh_ok("mkfifo -m 600 " .. quote(fifo)) then
+    os.remove(errfile)
+    return nil, "firefly-emulator: cannot make a FIFO at " .. fifo
+  end
   local parts = { quote(exe) }
   for _, a in ipairs(flag_args(cfg)) do parts[#parts + 1] = quote(a) end
-  local cmd = table.concat(parts, " ") .. " </dev/null 2>" .. quote(errfile) .. " & echo $!"
-  local pipe = io.popen(cmd, "r")
+  -- Two lifelines: the pipe (anywhere), and the parent pid ($PPID of the
+  -- shell is this process, the emulator's parent once the shell execs it),
+  -- which covers a child of this process that inherited the pipe's end.
+  parts[#parts + 1] = '--exit-on-stdin-eof --parent-pid "$PPID"'
+  local cmd = "exec >" .. quote(fifo) .. " 2>" .. quote(errfile) .. "; echo $$; exec " .. table.concat(parts, " ")
+  local lifeline = io.popen(cmd, "w")
+  local out = io.open(fifo, "r") -- meets the shell's `exec >FIFO`
+  os.remove(fifo) -- both ends are open: the name is no longer needed
   local pid, url
-  while not (pid and url) do
-    local line = pipe:read("*l")
+  while out and not (pid and url) do
+    local line = out:read("*l")
     if not line then break end
     if line:match("^%d+$") then pid = tonumber(line)
     elseif line:match("^https?://") then url = line:gsub("/+$", "") end
   end
+  if out then out:close() end
   if not url then
-    pipe:close()
     if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
+    lifeline:close()
     local msg = (slurp(errfile) or ""):gsub("%s+$", "")
     os.remove(errfile)
     return nil, "firefly-emulator (" .. exe .. ") did not start" .. (msg ~= "" and (": " .. msg) or "")
@@ -103,12 +118,13 @@ function launcher.start(opts)
     if not emu.pid then return true end
     local p = emu.pid
     emu.pid = nil
+    -- A signal first: another child of this process may hold the pipe too.
     os.execute("kill " .. p .. " 2>/dev/null")
+    lifeline:close() -- waits for the emulator, which was the shell's exec
     for _ = 1, 500 do
       if gone(p) then break end
       os.execute("sleep 0.01")
     end
-    pipe:close()
     os.remove(errfile)
     return gone(p)
   end

@@ -43,6 +43,10 @@ flags.list = {
     help = "the retry-after (seconds) of an injected 429 or 503" },
   { name = "fault-retry-after-date", kind = "boolean",
     help = "send that retry-after as an HTTP date instead of seconds" },
+  { name = "parent-pid", kind = "integer", arg = "PID",
+    help = "end when process PID (the one that started it) ends, even by kill -9" },
+  { name = "exit-on-stdin-eof", kind = "boolean",
+    help = "end when stdin reaches end of file (a pipe whose writer is gone)" },
   { name = "help", kind = "boolean",
     help = "print this text and exit" },
 }
