@@ -68,7 +68,23 @@ describe("emulator operations", function()
     it("refuses another Content-Type with 415", function()
       local r = upload(emu, fixture("hero.png"), "image/gif")
       assert.are.equal(415, r.status)
-      assert.are.equal("415", r.json.error_code)
+      assert.are.equal("invalid_content_type", r.json.error_code)
+    end)
+
+    it("stores a TIFF and a JPEG XL, sniffed from their bytes, and learns their size", function()
+      -- A JPEG XL codestream: signature, then SizeHeader bits for 40x24.
+      local jxl = "\255\10\5\18" .. ("\0"):rep(60)
+      for _, case in ipairs({ { fixture("small.tif"), "image/tiff" }, { jxl, "image/jxl" } }) do
+        local r = upload(emu, case[1], case[2])
+        assert.are.equal(200, r.status, r.body)
+        local id = r.json.images[1].id
+        local sub = emu:api("POST", "/v3/images/fill-async", { json = { image = { source = { uploadId = id } },
+          mask = { source = { uploadId = id } }, prompt = "a hole" } })
+        assert.are.equal(202, sub.status, sub.body)
+        local doc = poll(emu, sub.json.statusUrl)
+        assert.are.same({ 40, 24 }, { png_size(fetch(emu, doc.result.outputs[1].image.url).body) }, case[2])
+      end
+      assert.are.equal(400, upload(emu, fixture("small.tif"), "image/jxl").status)
     end)
 
     it("refuses bytes that are not the declared type with 400 10075", function()
@@ -256,6 +272,23 @@ describe("emulator operations", function()
         assert.are.same({ width = c[3], height = c[4] }, r.json.size, c[1])
         assert.are.same({ c[3], c[4] }, { png_size(fetch(emu, r.json.outputs[1].image.url).body) }, c[1])
       end
+    end)
+
+    it("answer an empty body with 400 bad_request, their enum's code", function()
+      local r = emu:api("POST", "/v3/images/generate", { headers = { ["Content-Type"] = "application/json" }, body = "" })
+      assert.are.equal(400, r.status)
+      assert.are.equal("bad_request", r.json.error_code)
+    end)
+
+    it("say they are deprecated in a Deprecation header, refusals included", function()
+      local ok = emu:api("POST", "/v3/images/generate", { json = { prompt = "a lamp", size = { width = 8, height = 8 } } })
+      assert.are.equal(200, ok.status)
+      assert.are.equal("@1759449600", ok.headers["deprecation"])
+      local refused = emu:request("POST", "/v3/images/expand", { json = { prompt = "x" } })
+      assert.are.equal(403, refused.status) -- no x-api-key: the gateway's 403000
+      assert.are.equal("@1759449600", refused.headers["deprecation"])
+      local async = emu:api("POST", "/v3/images/generate-async", { json = { prompt = "a lamp" } })
+      assert.is_nil(async.headers["deprecation"])
     end)
 
     it("validate against the sync schemas and answer unsafe prompts with 422 prompt_unsafe", function()

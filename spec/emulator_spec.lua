@@ -63,6 +63,15 @@ describe("startup", function()
     end
   end)
 
+  it("cannot load its behaviour when the validation module fails to load, rather than skip validation", function()
+    -- In a Lua 5.4 child, as the emulator embeds it: its http module must raise, not accept every body.
+    local script = 'package.preload["firefly.validate"] = function() error("broken validator") end; '
+      .. 'local ok, err = pcall(require, "firefly.emulator.http"); print(ok, err)'
+    local out = sh(("lua5.4 -e %q"):format(script))
+    assert.matches("^false", out)
+    assert.matches("broken validator", out, 1, true)
+  end)
+
   it("refuses an unknown flag with a message and a non-zero exit", function()
     local out, rc = sh(exe .. " --no-such-flag 1")
     assert.are_not.equal(0, rc)
@@ -323,6 +332,13 @@ describe("job timeline", function()
     assert.are.equal("prompt_unsafe", wait_for(emu, job.jobId, "failed").error_code)
   end)
 
+  it("ends with status timeout, not failed, when the prompt says [emulator:timeout]", function()
+    local job = submit(emu, { prompt = "a clock [emulator:timeout]" })
+    local doc = wait_for(emu, job.jobId, "timeout")
+    assert.are.equal("timeout_error", doc.error_code)
+    assert.is_nil(doc.result)
+  end)
+
   it("stays running at 50% when the prompt says [emulator:stuck]", function()
     local job = submit(emu, { prompt = "[emulator:stuck]" })
     helper.sleep(1.2)
@@ -337,13 +353,24 @@ describe("cancel", function()
   setup(function() emu = helper.start{ job_seconds = 2 } end)
   teardown(function() emu:stop() end)
 
-  it("answers 200 {} and the job goes cancel_pending, then canceled", function()
+  it("answers 200 {} and the job goes cancel_pending, then cancelled as JobResponse spells it", function()
     local job = submit(emu, { prompt = "a tower" })
     local r = emu:api("PUT", job.cancelUrl)
     assert.are.equal(200, r.status)
     assert.are.equal("{}", r.body)
     assert.are.equal("cancel_pending", status(emu, job.jobId).status)
-    wait_for(emu, job.jobId, "canceled", 3)
+    local doc = wait_for(emu, job.jobId, "cancelled", 3)
+    assert.are.same({ jobId = job.jobId, status = "cancelled", error_code = "job_cancelled" }, doc)
+  end)
+
+  it("answers 410 job_timeout for a timed-out job, as the document declares", function()
+    local quick = helper.start{ job_seconds = 0.1 }
+    local job = submit(quick, { prompt = "[emulator:timeout] a clock" })
+    wait_for(quick, job.jobId, "timeout")
+    local r = quick:api("PUT", job.cancelUrl)
+    quick:stop()
+    assert.are.equal(410, r.status)
+    assert.are.equal("job_timeout", r.json.error_code)
   end)
 
   it("answers 409 job_already_canceled for a canceled job", function()
@@ -473,6 +500,34 @@ describe("--output-url", function()
     -- The signature covers the path, not the host: the same URL on the emulator serves the picture.
     local r = emu:request("GET", emu.url .. url:match("^https?://[^/]+(/.*)$"))
     assert.are.equal(200, r.status)
+  end)
+end)
+
+describe("expiry", function()
+  local emu
+  setup(function() emu = helper.start { job_seconds = 0.1, extra = { ["url-seconds"] = 1, ["upload-seconds"] = 1 } } end)
+  teardown(function() emu:stop() end)
+
+  local function health() return emu:request("GET", "/__emulator/health").json end
+
+  it("forgets jobs, outputs and uploads once their URLs expire, so memory stays bounded", function()
+    local jobs = {}
+    for i = 1, 5 do jobs[i] = submit(emu, { prompt = "a moth " .. i, size = { width = 8, height = 8 } }) end
+    local url = wait_for(emu, jobs[5].jobId, "succeeded").result.outputs[1].image.url
+    local up = emu:api("POST", "/v2/storage/image", { headers = { ["Content-Type"] = "image/png" },
+      body = helper.slurp("spec/fixtures/hero.png") })
+    assert.are.equal(200, up.status)
+    local before = health()
+    assert.are.same({ 5, 5, 1 }, { before.jobs, before.outputs, before.uploads })
+    helper.sleep(2.5)
+    local after = health() -- this request sweeps; the next one sees the result
+    after = health()
+    assert.are.same({ 0, 0, 0 }, { after.jobs, after.outputs, after.uploads })
+    assert.are.equal(404, emu:api("GET", "/v3/status/" .. jobs[1].jobId).status)
+    -- An output URL still says why it stopped working, as S3 does.
+    local r = emu:request("GET", url)
+    assert.are.equal(403, r.status)
+    assert.matches("Request has expired", r.body, 1, true)
   end)
 end)
 

@@ -169,7 +169,7 @@ describe("a job's deadline", function()
     assert.are.equal("/v3/cancel/" .. err.job_id, puts[1].path)
     -- The server agrees the job is being cancelled.
     local doc = emu:api("GET", "/v3/status/" .. err.job_id).json
-    assert.is_truthy(doc.status == "cancel_pending" or doc.status == "canceled", doc.status)
+    assert.is_truthy(doc.status == "cancel_pending" or doc.status == "cancelled", doc.status)
   end)
 end)
 

@@ -1,5 +1,5 @@
 -- What an image file is, from its first bytes: the media type Firefly's upload
--- takes (image/png, image/jpeg, image/webp) and, when the header says, its
+-- takes (image/png, image/jpeg, image/webp, image/tiff, image/jxl) and, when the header says, its
 -- pixel size. The client picks the upload's Content-Type with it; the emulator
 -- refuses a body that is not what its Content-Type claims and learns the size
 -- a fill result must have. Arithmetic only (no bit operators), so it runs on
@@ -7,8 +7,9 @@
 
 local media = {}
 
--- The types Adobe's upload endpoint declares (API-NOTES §3.7).
-media.TYPES = { "image/jpeg", "image/png", "image/webp" }
+-- The types Adobe's upload endpoint declares (API-NOTES §3.7; TIFF and JPEG XL
+-- since the 2026 document, §10.2).
+media.TYPES = { "image/jpeg", "image/png", "image/webp", "image/tiff", "image/jxl" }
 
 -- Adobe's limit for one upload: "15MB" [SPEC upload]; read as 15 MiB [GUESS].
 media.MAX_UPLOAD = 15 * 1024 * 1024
@@ -73,8 +74,78 @@ local function webp_size(s)
   return nil
 end
 
+-- TIFF: the first IFD's ImageWidth (256) and ImageLength (257), SHORT or LONG.
+local function tiff_size(s)
+  local le = s:sub(1, 2) == "II"
+  local function u16(i) return le and le16(s, i) or be16(s, i) end
+  local function u32(i)
+    if le then return le16(s, i) + le16(s, i + 2) * 65536 end
+    return be32(s, i)
+  end
+  if #s < 8 then return nil end
+  local ifd = u32(5) + 1
+  if ifd + 2 > #s then return nil end
+  local w, h
+  for k = 0, u16(ifd) - 1 do
+    local e = ifd + 2 + 12 * k
+    if e + 12 > #s + 1 then break end
+    local tag, kind = u16(e), u16(e + 2)
+    local v = kind == 3 and u16(e + 8) or u32(e + 8)
+    if tag == 256 then w = v elseif tag == 257 then h = v end
+  end
+  if w and h then return w, h end
+  return nil
+end
+
+-- JPEG XL: the codestream's SizeHeader (ISO/IEC 18181-1 D.2), read bit by bit,
+-- least significant first; in the ISOBMFF container, from its jxlc box.
+local JXL_RATIOS = { { 1, 1 }, { 12, 10 }, { 4, 3 }, { 3, 2 }, { 16, 9 }, { 5, 4 }, { 2, 1 } }
+
+local function jxl_codestream_size(s, at)
+  local pos = 0
+  local function bits(n)
+    local v, m = 0, 1
+    for _ = 1, n do
+      local byte = s:byte(at + math.floor(pos / 8))
+      if byte == nil then return nil end
+      if math.floor(byte / 2 ^ (pos % 8)) % 2 == 1 then v = v + m end
+      m, pos = m * 2, pos + 1
+    end
+    return v
+  end
+  local function u32()
+    local sel = bits(2)
+    local n = ({ 9, 13, 18, 30 })[sel + 1]
+    return 1 + bits(n)
+  end
+  local h, w
+  if bits(1) == 1 then h = 8 * (1 + bits(5)) else h = u32() end
+  local ratio = bits(3)
+  if ratio == 0 then
+    if bits(1) == 1 then w = 8 * (1 + bits(5)) else w = u32() end
+  else
+    local r = JXL_RATIOS[ratio]
+    w = math.floor(h * r[1] / r[2])
+  end
+  return w, h
+end
+
+local JXL_BOX = "\0\0\0\12JXL \r\n\135\n"
+
+local function jxl_size(s)
+  if s:sub(1, 2) == "\255\10" then return jxl_codestream_size(s, 3) end
+  local i = 1
+  while i + 8 <= #s do
+    local len, kind = be32(s, i), s:sub(i + 4, i + 7)
+    if kind == "jxlc" then return jxl_codestream_size(s, i + 10) end
+    if len < 8 then return nil end
+    i = i + len
+  end
+  return nil
+end
+
 -- media type, width, height (the size is nil when the header does not say);
--- nil when the bytes are none of the three types.
+-- nil when the bytes are none of the accepted types.
 function media.sniff(bytes)
   if type(bytes) ~= "string" then return nil end
   if bytes:sub(1, 8) == "\137PNG\r\n\26\n" then
@@ -83,6 +154,10 @@ function media.sniff(bytes)
     return "image/jpeg", jpeg_size(bytes)
   elseif bytes:sub(1, 4) == "RIFF" and bytes:sub(9, 12) == "WEBP" then
     return "image/webp", webp_size(bytes)
+  elseif bytes:sub(1, 4) == "II*\0" or bytes:sub(1, 4) == "MM\0*" then
+    return "image/tiff", tiff_size(bytes)
+  elseif bytes:sub(1, 2) == "\255\10" or bytes:sub(1, 12) == JXL_BOX then
+    return "image/jxl", jxl_size(bytes)
   end
   return nil
 end

@@ -10,9 +10,16 @@ function control.revoke_tokens(app)
   return errors.json(200, {})
 end
 
--- GET /__emulator/health
-function control.health()
-  return errors.json(200, { status = "ok" })
+local function count(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n
+end
+
+-- GET /__emulator/health, with how many jobs, outputs and uploads it holds.
+function control.health(app)
+  return errors.json(200, { status = "ok", jobs = count(app.jobs), outputs = count(app.outputs),
+    uploads = count(app.uploads) })
 end
 
 return control

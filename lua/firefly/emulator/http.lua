@@ -1,6 +1,9 @@
 -- Request-body handling shared by the Firefly JSON endpoints.
 local cjson = require "cjson"
 local errors = require "firefly.emulator.errors"
+-- Required, not optional: an emulator that cannot validate would accept
+-- every body and hide a client's mistakes, so it must not start.
+local validate = require "firefly.validate"
 
 local http = {}
 
@@ -31,10 +34,8 @@ function http.json_body(req)
   return doc
 end
 
--- Runs firefly.validate when it is present; returns the 422 response or nil.
+-- Runs firefly.validate's rules for `op`; returns the 422 response or nil.
 function http.validate(op, body, req)
-  local ok, validate = pcall(require, "firefly.validate")
-  if not ok or type(validate) ~= "table" or validate.request == nil then return nil end
   local errs = validate.request(op, body, { model_version = req.headers["x-model-version"] })
   if errs == nil or #errs == 0 then return nil end
   return errors.firefly(422, "validation_error", "Request validation failed.",

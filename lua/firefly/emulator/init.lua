@@ -24,7 +24,9 @@ local M = {}
 -- arguments; `gateway = true` puts the API-key and token checks in front;
 -- `limit` names the 429 body family when --rate-limit counts the route
 -- (ratelimit.lua); `family = "reason"` answers gateway refusals in the
--- custom-models error family. Adding an endpoint is adding a line here.
+-- custom-models error family; `deprecated = true` puts a Deprecation header on
+-- every answer of the route, refusals included. Adding an endpoint is adding a
+-- line here.
 M.routes = {
   { "POST", "^/ims/token/v3$", ims.token },
   { "POST", "^/v3/images/generate%-async$", images.generate_async, gateway = true, limit = "v3" },
@@ -33,11 +35,12 @@ M.routes = {
   { "POST", "^/v3/images/fill%-async$", images.fill_async, gateway = true, limit = "v3" },
   { "POST", "^/v3/images/generate%-object%-composite%-async$", images.generate_object_composite_async,
     gateway = true, limit = "v3" },
-  { "POST", "^/v3/images/generate$", sync.generate, gateway = true, limit = "v3" },
-  { "POST", "^/v3/images/generate%-similar$", sync.generate_similar, gateway = true, limit = "v3" },
-  { "POST", "^/v3/images/expand$", sync.expand, gateway = true, limit = "v3" },
-  { "POST", "^/v3/images/fill$", sync.fill, gateway = true, limit = "v3" },
-  { "POST", "^/v3/images/generate%-object%-composite$", sync.generate_object_composite, gateway = true, limit = "v3" },
+  { "POST", "^/v3/images/generate$", sync.generate, gateway = true, limit = "v3", deprecated = true },
+  { "POST", "^/v3/images/generate%-similar$", sync.generate_similar, gateway = true, limit = "v3", deprecated = true },
+  { "POST", "^/v3/images/expand$", sync.expand, gateway = true, limit = "v3", deprecated = true },
+  { "POST", "^/v3/images/fill$", sync.fill, gateway = true, limit = "v3", deprecated = true },
+  { "POST", "^/v3/images/generate%-object%-composite$", sync.generate_object_composite, gateway = true, limit = "v3",
+    deprecated = true },
   { "POST", "^/v3/videos/generate$", video.generate, gateway = true, limit = "video" },
   { "POST", "^/v2/storage/image$", uploads.upload, gateway = true, limit = "upload" },
   { "GET", "^/v3/custom%-models$", custom_models.list, gateway = true, limit = "reason", family = "reason" },
@@ -90,7 +93,8 @@ local function behind_gateway(path)
   return false
 end
 
--- Finds the route and runs it; returns a response {status, headers, body}.
+-- Finds the route and runs it; returns a response {status, headers, body}
+-- and the route (nil when none matched).
 local function dispatch(app, ctx, req)
   local allowed = {}
   local gated = behind_gateway(req.path)
@@ -101,11 +105,11 @@ local function dispatch(app, ctx, req)
       if route[1] == req.method then
         if gated then
           local denied = gateway.check(app, req)
-          if denied then return route.family == "reason" and gateway.as_reason(denied) or denied end
+          if denied then return route.family == "reason" and gateway.as_reason(denied) or denied, route end
         end
         local limited = ratelimit.check(app, req, route.limit)
-        if limited then return limited end
-        return route[3](app, ctx, req, table.unpack(caps))
+        if limited then return limited, route end
+        return route[3](app, ctx, req, table.unpack(caps)), route
       end
       allowed[#allowed + 1] = route[1]
     end
@@ -118,9 +122,22 @@ local function dispatch(app, ctx, req)
   return errors.not_found(req.method, req.path)
 end
 
+-- How often stale jobs, outputs and uploads are looked for: memory stays
+-- bounded by what is alive, in a session of any length.
+M.SWEEP_SECONDS = 1
+
+local function sweep(app, now)
+  if app.swept and now - app.swept < M.SWEEP_SECONDS then return end
+  app.swept = now
+  jobs.sweep(app, now)
+  outputs.sweep(app, now)
+  uploads.sweep(app, now)
+end
+
 -- Returns status, headers, body and the JSON log line (no secrets in it).
 function App:handle(req)
   local started = native.now()
+  sweep(self, started)
   local request_id = req.headers["x-request-id"]
   if request_id == nil or request_id == "" then request_id = util.uuid4() end
   local ctx = {}
@@ -131,14 +148,15 @@ function App:handle(req)
     ctx.host = req.headers["host"]
   end
   faults.decide(self, ctx, req.method, req.path)
-  local ok, res = true, faults.before(self, ctx, req)
-  if res == nil then ok, res = xpcall(dispatch, debug.traceback, self, ctx, req) end
+  local ok, res, route = true, faults.before(self, ctx, req)
+  if res == nil then ok, res, route = xpcall(dispatch, debug.traceback, self, ctx, req) end
   if not ok then
     io.stderr:write("firefly-emulator: ", req.method, " ", req.path, ": ", tostring(res), "\n")
     res = errors.firefly(500, "runtime_error", "The emulator failed to handle the request.")
   end
   res.headers = res.headers or {}
   res.headers["x-request-id"] = request_id
+  if route and route.deprecated then res.headers.Deprecation = sync.DEPRECATED_AT end
   local action = faults.after(self, ctx, req, res)
   -- Each output served is logged with its digest: a saved copy can be checked.
   if self.config.log and res.status == 200 and req.path:find("^/outputs/") then

@@ -25,6 +25,11 @@ jobs.MAGIC = {
     help = "the job ends failed with error_code prompt_unsafe" },
   { word = "[emulator:stuck]", ending = "stuck",
     help = "the job stays running forever, progress stops at 50" },
+  -- JobPollPayload lists `timeout` as a status of its own; the error_code is
+  -- ColligoErrorCodeAsyncV3's timeout_error [GUESS: the document shows none].
+  { word = "[emulator:timeout]", ending = "timeout", error_code = "timeout_error",
+    message = "The job timed out (requested by [emulator:timeout]).",
+    help = "the job ends with status timeout (a cancel then answers 410 job_timeout)" },
 }
 
 -- Cluster part of job URNs, shaped like Adobe's "eso851211".
@@ -61,12 +66,17 @@ function jobs.find(app, id)
   return job
 end
 
--- status, progress at time `now`.
+local function settle_seconds(job)
+  return math.min(jobs.TIMELINE.cancel_cap, jobs.TIMELINE.cancel_share * job.duration)
+end
+
+-- status, progress at time `now`. A cancelled job says `cancelled`, two Ls,
+-- as JobPollPayload's enum and every 2026 example spell it [SPEC26]; the
+-- older AsyncTaskResponseV3 enum had `canceled` (API-NOTES 10.4).
 function jobs.state(job, now)
   local T = jobs.TIMELINE
   if job.canceled_at then
-    local settle = math.min(T.cancel_cap, T.cancel_share * job.duration)
-    return now - job.canceled_at < settle and "cancel_pending" or "canceled"
+    return now - job.canceled_at < settle_seconds(job) and "cancel_pending" or "cancelled"
   end
   local e, d = now - job.created, job.duration
   local stuck = job.magic and job.magic.ending == "stuck"
@@ -76,8 +86,31 @@ function jobs.state(job, now)
     if stuck then p = math.min(p, T.stuck_progress) end
     return "running", p
   end
-  if job.magic and job.magic.ending == "failed" then return "failed" end
+  if job.magic and (job.magic.ending == "failed" or job.magic.ending == "timeout") then
+    return job.magic.ending
+  end
   return "succeeded"
+end
+
+-- When the emulator forgets a job: its output URLs' lifetime (--url-seconds)
+-- after it ended, as Adobe's pre-signed URLs stop working then [GUESS: Adobe
+-- does not say how long a status URL answers]. A stuck job ends, for this
+-- purpose, when it would have finished.
+function jobs.expires_at(app, job)
+  local ended = job.canceled_at and job.canceled_at + settle_seconds(job) or job.created + job.duration
+  return ended + app.config.url_seconds
+end
+
+-- Drops every job past its expiry, with its outputs (signed or not: the
+-- URLs of a job nobody polled were never issued); outputs.sweep drops the
+-- outputs of the sync paths, which belong to no job.
+function jobs.sweep(app, now)
+  for uuid, job in pairs(app.jobs) do
+    if now >= jobs.expires_at(app, job) then
+      app.jobs[uuid] = nil
+      for _, rec in ipairs(job.outputs or {}) do app.outputs[rec.id] = nil end
+    end
+  end
 end
 
 -- The moment a finished job's result came to exist (its URLs are signed then).
@@ -91,7 +124,10 @@ function jobs.document(app, job, now)
   local doc = { jobId = job.id, status = status, progress = progress }
   if status == "succeeded" then
     doc.result = job.result(app, job)
-  elseif status == "failed" then
+  elseif status == "cancelled" then
+    -- [DOC26 object-composite guide]: a cancelled job carries this code.
+    doc.error_code = "job_cancelled"
+  elseif status == "failed" or status == "timeout" then
     doc.error_code = job.magic.error_code
     doc.message = job.magic.message
   end
@@ -133,9 +169,13 @@ function jobs.cancel(app, ctx, req, id)
   ctx.job_id = job.id
   local now = native.now()
   local status = jobs.state(job, now)
-  if status == "succeeded" or status == "failed" then
+  -- ColligoAsyncCancelErrorCodeV3 and the 410 Gone the document declares:
+  -- a timed-out job is gone (job_timeout), not completed (API-NOTES 10.2).
+  if status == "timeout" then
+    return errors.firefly(410, "job_timeout", "The job timed out.")
+  elseif status == "succeeded" or status == "failed" then
     return errors.firefly(409, "job_completed", "The job was already completed.")
-  elseif status == "cancel_pending" or status == "canceled" then
+  elseif status == "cancel_pending" or status == "cancelled" then
     return errors.firefly(409, "job_already_canceled", "The job was already canceled.")
   end
   job.canceled_at = now

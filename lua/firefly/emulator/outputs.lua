@@ -71,26 +71,42 @@ function outputs.video(app, rec)
   return mp4.write(rec.width, rec.height, frames)
 end
 
--- GET /outputs/{id}.png (or .mp4)
+-- When the emulator forgets an output: when its URL stops working. One not
+-- yet signed (its job still running) lives until its job is forgotten.
+function outputs.sweep(app, now)
+  for id, rec in pairs(app.outputs) do
+    if rec.issued and now > rec.issued + rec.expires then app.outputs[id] = nil end
+  end
+end
+
+-- GET /outputs/{id}.png (or .mp4). The signature and the expiry are read from
+-- the URL itself, so an output already forgotten still answers S3's
+-- "Request has expired".
 function outputs.serve(app, ctx, req, id, ext)
   local q = req.query
-  local rec = app.outputs[id]
   local path = "/outputs/" .. id .. "." .. (ext or "png")
-  if rec and path_of(rec) ~= path then rec = nil end
   if not (q["X-Amz-Date"] and q["X-Amz-Expires"] and q["X-Amz-Signature"]) then
     return errors.s3(403, "AccessDenied", "Access Denied")
   end
   local want = util.sign(app.secret, string_to_sign(path, q["X-Amz-Date"], q["X-Amz-Expires"]))
-  if rec == nil or rec.issued == nil or want ~= q["X-Amz-Signature"] then
+  local issued, expires = util.parse_amz_date(q["X-Amz-Date"]), tonumber(q["X-Amz-Expires"])
+  if want ~= q["X-Amz-Signature"] or issued == nil or expires == nil then
     return errors.s3(403, "SignatureDoesNotMatch",
       "The request signature does not match the signature provided.")
   end
+  -- A live output keeps its exact moment of issue (the URL's date has whole
+  -- seconds only); a forgotten one is judged by its URL.
+  local rec = app.outputs[id]
+  if rec and rec.issued then issued, expires = rec.issued, rec.expires end
   local now = native.now()
-  if now > rec.issued + rec.expires then
+  if now > issued + expires then
     return errors.s3(403, "AccessDenied", "Request has expired", {
-      { "X-Amz-Expires", rec.expires },
-      { "Expires", util.iso_date(rec.issued + rec.expires) },
+      { "X-Amz-Expires", math.floor(expires) },
+      { "Expires", util.iso_date(issued + expires) },
       { "ServerTime", util.iso_date(now) } })
+  end
+  if rec == nil or path_of(rec) ~= path or rec.issued == nil then
+    return errors.s3(404, "NoSuchKey", "The specified key does not exist.")
   end
   local kind = outputs.KINDS[rec.kind]
   local body = rec.kind == "video" and outputs.video(app, rec)

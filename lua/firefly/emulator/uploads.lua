@@ -21,9 +21,11 @@ end
 function uploads.upload(app, ctx, req)
   local declared = http.media_type(req)
   if not media.accepted(declared) then
-    -- 415 as Adobe's npm spec declares for this path; the body keeps the
-    -- upload family's shape [GUESS the code].
-    return gateway_error(415, "415", "Unsupported Media Type: send image/jpeg, image/png or image/webp")
+    -- 415 as Adobe's npm document declares for this path, with its code
+    -- invalid_content_type; the 2026 document declares no 415 here at all
+    -- [GUESS: the npm document's code, the ErrorBody shape].
+    return gateway_error(415, "invalid_content_type",
+      "Unsupported Media Type: send " .. table.concat(media.TYPES, ", "))
   end
   if #req.body == 0 then
     return gateway_error(400, "10075", "Bad Request")
@@ -52,6 +54,13 @@ function uploads.find(app, id)
     return nil
   end
   return rec
+end
+
+-- Forgets every upload past its expiry.
+function uploads.sweep(app, now)
+  for id, rec in pairs(app.uploads) do
+    if now >= rec.expires then app.uploads[id] = nil end
+  end
 end
 
 -- Every `uploadId` in a request body, with its loc, in a stable order.

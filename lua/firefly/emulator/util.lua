@@ -90,6 +90,19 @@ function util.amz_date(t)
   return os.date("!%Y%m%dT%H%M%SZ", math.floor(t))
 end
 
+-- The inverse of amz_date, in UTC; nil for anything else.
+function util.parse_amz_date(s)
+  local y, mo, d, h, mi, se = tostring(s):match("^(%d%d%d%d)(%d%d)(%d%d)T(%d%d)(%d%d)(%d%d)Z$")
+  if not y then return nil end
+  -- os.time reads a table as local time: correct by the offset at that moment.
+  local t = { year = tonumber(y), month = tonumber(mo), day = tonumber(d),
+    hour = tonumber(h), min = tonumber(mi), sec = tonumber(se), isdst = false }
+  local guess = os.time(t)
+  local utc = os.date("!*t", guess)
+  utc.isdst = false
+  return guess + (guess - os.time(utc))
+end
+
 function util.iso_date(t)
   return os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(t))
 end

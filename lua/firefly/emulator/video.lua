@@ -27,6 +27,7 @@ function video.generate(app, ctx, req)
     return { size = { width = width, height = height },
       outputs = { { seed = seed, video = { url = outputs.url(a, rec, jobs.finished_at(j)) } } } }
   end })
+  job.outputs = { rec }
   ctx.job_id = job.id
   return jobs.accepted(app, job)
 end
