@@ -1,6 +1,7 @@
 /*
 ** native.c: firefly.emulator.native, the few things the behaviour (Lua)
-** needs from C: a clock finer than os.time, pictures, SHA-256, and the
+** needs from C: a clock finer than os.time, pictures (drawn, enlarged,
+** composited: png.c, raster.c), SHA-256, and the
 ** pcall/method helpers the rest of the C side calls Lua through.
 */
 #define _POSIX_C_SOURCE 200809L
@@ -13,6 +14,7 @@
 
 #include "emulator.h"
 #include "png.h"
+#include "raster.h"
 #include "../sha256.h" /* the core's: one SHA-256 in the project */
 
 /* emu.now() -> wall-clock seconds as a float (os.time has 1 s resolution). */
@@ -52,7 +54,48 @@ static int emu_sha256(lua_State *L) {
   return 1;
 }
 
+static struct raster_input aux_input(lua_State *L, int arg) {
+  struct raster_input in = {NULL, 0};
+  if (!lua_isnoneornil(L, arg)) in.png = (const unsigned char *)luaL_checklstring(L, arg, &in.len);
+  return in;
+}
+
+/* Push the PNG a raster_* call made, or fail and a reason. */
+static int aux_push_png(lua_State *L, int rc, unsigned char *buf, size_t len) {
+  if (rc != 0) {
+    luaL_pushfail(L);
+    lua_pushliteral(L, "not a PNG this emulator can read, or too large");
+    return 2;
+  }
+  lua_pushlstring(L, (const char *)buf, len);
+  free(buf);
+  return 1;
+}
+
+/* emu.upscale(png, factor) -> png enlarged `factor` times, or fail, why. */
+static int emu_upscale(lua_State *L) {
+  struct raster_input img = aux_input(L, 1);
+  lua_Integer factor = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, factor >= 1 && factor <= 16, 2, "factor out of range");
+  unsigned char *buf = NULL;
+  size_t len = 0;
+  int rc = raster_upscale(img, (unsigned)factor, &buf, &len);
+  return aux_push_png(L, rc, buf, len);
+}
+
+/* emu.composite(background, mask, object [, object_mask]) -> png, or fail, why. */
+static int emu_composite(lua_State *L) {
+  struct raster_input bg = aux_input(L, 1), mask = aux_input(L, 2), obj = aux_input(L, 3),
+                      om = aux_input(L, 4);
+  unsigned char *buf = NULL;
+  size_t len = 0;
+  int rc = raster_composite(bg, mask, obj, om, &buf, &len);
+  return aux_push_png(L, rc, buf, len);
+}
+
 static const luaL_Reg emulib[] = {
+  {"upscale", emu_upscale},
+  {"composite", emu_composite},
   {"now", emu_now},
   {"png", emu_png},
   {"sha256", emu_sha256},

@@ -104,24 +104,11 @@ static void aux_row(unsigned char *row, unsigned width, unsigned height,
   }
 }
 
-int png_picture(unsigned width, unsigned height, uint32_t seed,
-                unsigned char **out, size_t *out_len) {
-  if (width == 0 || height == 0 || width > PNG_MAX_SIDE || height > PNG_MAX_SIDE)
-    return -1;
-  uint32_t st = seed;
-  unsigned char c0[3], c1[3];
-  for (int c = 0; c < 3; c++) c0[c] = (unsigned char)aux_hash(&st);
-  for (int c = 0; c < 3; c++) c1[c] = (unsigned char)aux_hash(&st);
-  double ax = (aux_hash(&st) % 1001) / 1000.0;
-  unsigned side = width < height ? width : height;
-  struct png_disc discs[PNG_DISCS];
-  for (int i = 0; i < PNG_DISCS; i++) {
-    discs[i].cx = aux_hash(&st) % width;
-    discs[i].cy = aux_hash(&st) % height;
-    discs[i].r = side / 16.0 + (aux_hash(&st) % 1000) / 1000.0 * side / 5.0;
-    for (int c = 0; c < 3; c++) discs[i].rgb[c] = (unsigned char)aux_hash(&st);
-  }
+/* Rows come from a callback: a picture is drawn row by row, never held whole. */
+typedef void (*png_row_fn)(unsigned char *row, unsigned y, void *ctx);
 
+static int aux_encode(unsigned width, unsigned height, png_row_fn fill, void *ctx,
+                      unsigned char **out, size_t *out_len) {
   size_t stride = (size_t)width * 3;
   unsigned char *raw = malloc(stride);
   unsigned char *filtered = malloc(stride + 1);
@@ -141,7 +128,7 @@ int png_picture(unsigned width, unsigned height, uint32_t seed,
   /* Filter "Sub" (1): a gradient becomes runs of equal bytes. */
   filtered[0] = 1;
   for (unsigned y = 0; y < height && ok; y++) {
-    aux_row(raw, width, height, y, c0, c1, ax, discs);
+    fill(raw, y, ctx);
     memcpy(filtered + 1, raw, 3);
     for (size_t i = 3; i < stride; i++)
       filtered[1 + i] = (unsigned char)(raw[i] - raw[i - 3]);
@@ -181,4 +168,55 @@ int png_picture(unsigned width, unsigned height, uint32_t seed,
   *out = o.buf;
   *out_len = o.len;
   return 0;
+}
+
+struct png_scene {
+  unsigned width, height;
+  unsigned char c0[3], c1[3];
+  double ax;
+  struct png_disc discs[PNG_DISCS];
+};
+
+static void aux_scene_row(unsigned char *row, unsigned y, void *ctx) {
+  struct png_scene *sc = ctx;
+  aux_row(row, sc->width, sc->height, y, sc->c0, sc->c1, sc->ax, sc->discs);
+}
+
+int png_picture(unsigned width, unsigned height, uint32_t seed,
+                unsigned char **out, size_t *out_len) {
+  if (width == 0 || height == 0 || width > PNG_MAX_SIDE || height > PNG_MAX_SIDE)
+    return -1;
+  struct png_scene sc;
+  uint32_t st = seed;
+  sc.width = width;
+  sc.height = height;
+  for (int c = 0; c < 3; c++) sc.c0[c] = (unsigned char)aux_hash(&st);
+  for (int c = 0; c < 3; c++) sc.c1[c] = (unsigned char)aux_hash(&st);
+  sc.ax = (aux_hash(&st) % 1001) / 1000.0;
+  unsigned side = width < height ? width : height;
+  for (int i = 0; i < PNG_DISCS; i++) {
+    sc.discs[i].cx = aux_hash(&st) % width;
+    sc.discs[i].cy = aux_hash(&st) % height;
+    sc.discs[i].r = side / 16.0 + (aux_hash(&st) % 1000) / 1000.0 * side / 5.0;
+    for (int c = 0; c < 3; c++) sc.discs[i].rgb[c] = (unsigned char)aux_hash(&st);
+  }
+  return aux_encode(width, height, aux_scene_row, &sc, out, out_len);
+}
+
+struct png_rgb {
+  unsigned width;
+  const unsigned char *pixels;
+};
+
+static void aux_rgb_row(unsigned char *row, unsigned y, void *ctx) {
+  struct png_rgb *r = ctx;
+  memcpy(row, r->pixels + (size_t)y * r->width * 3, (size_t)r->width * 3);
+}
+
+int png_encode_rgb(unsigned width, unsigned height, const unsigned char *rgb,
+                   unsigned char **out, size_t *out_len) {
+  if (width == 0 || height == 0 || width > PNG_MAX_SIDE || height > PNG_MAX_SIDE)
+    return -1;
+  struct png_rgb r = {width, rgb};
+  return aux_encode(width, height, aux_rgb_row, &r, out, out_len);
 }

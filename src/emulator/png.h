@@ -1,5 +1,6 @@
 /*
-** png.h: a small, dependency-light PNG encoder for the emulator's output images.
+** png.h: a small, dependency-light PNG encoder and decoder for the emulator's
+** output images and the inputs it enlarges and composites.
 ** Plain C (zlib only): no Lua, no libmicrohttpd.
 */
 #ifndef FIREFLY_EMULATOR_PNG_H
@@ -19,5 +20,17 @@
 */
 int png_picture(unsigned width, unsigned height, uint32_t seed,
                 unsigned char **out, size_t *out_len);
+
+/* Encode `rgb` (width*height*3 bytes, rows top to bottom) the same way. */
+int png_encode_rgb(unsigned width, unsigned height, const unsigned char *rgb,
+                   unsigned char **out, size_t *out_len);
+
+/*
+** Decode an 8- or 16-bit, non-interlaced PNG of any colour type into RGB
+** (*rgb, malloc'd) and an alpha plane (*alpha, malloc'd, 255 where the image
+** has none). Returns 0, or -1 for what it cannot read (the caller falls back).
+*/
+int png_decode(const unsigned char *data, size_t len, unsigned *width, unsigned *height,
+               unsigned char **rgb, unsigned char **alpha);
 
 #endif
