@@ -209,6 +209,160 @@ describe("emulator operations", function()
     end)
   end)
 
+  -- The paths of Adobe's 2026 document: Image 5, upscale, the composites,
+  -- and the content-policy answers. Pictures are made and read with ImageMagick.
+  describe("2026 operations", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    os.execute("mkdir -p " .. dir)
+    local function magick(args) assert(os.execute("convert " .. args .. " 2>/dev/null")) end
+    local function pixel(path, x, y)
+      local p = io.popen(("convert %s -format '%%[pixel:p{%d,%d}]' info:"):format(path, x, y))
+      local v = p:read("*a")
+      p:close()
+      return v
+    end
+    local function picture(name, args)
+      local path = dir .. "/" .. name .. ".png"
+      magick(args .. " PNG24:" .. path)
+      local r = upload(emu, slurp(path))
+      assert.are.equal(200, r.status, r.body)
+      return path, r.json.images[1].id
+    end
+    local function save(url, name)
+      local path = dir .. "/" .. name .. ".png"
+      local f = assert(io.open(path, "wb"))
+      f:write(fetch(emu, url).body)
+      f:close()
+      return path
+    end
+
+    it("Image 5 answers 200 with links, and its result is JobResult at aspectRatio and resolutionLevel", function()
+      local r = emu:api("POST", "/v4/images/generate-async", { headers = { ["x-model-version"] = "image5" },
+        json = { prompt = "a harbour", aspectRatio = "16:9", resolutionLevel = "1MP", seeds = { 9 } } })
+      assert.are.equal(200, r.status, r.body)
+      assert.are.same({ "cancel", "result" }, (function()
+        local k = {}
+        for name in pairs(r.json.links) do k[#k + 1] = name end
+        table.sort(k)
+        return k
+      end)())
+      assert.are.equal(0, r.json.progress)
+      local doc = poll(emu, r.json.links.result.href)
+      assert.are.equal("succeeded", doc.status)
+      assert.is_nil(doc.result.size) -- JobResult: outputs only
+      assert.are.equal(9, doc.result.outputs[1].seed)
+      local w, h = png_size(fetch(emu, doc.result.outputs[1].image.url).body)
+      assert.is_true(w > h and math.abs(w * h - 1e6) < 0.05e6, w .. "x" .. h)
+    end)
+
+    it("Image 5 validates its body and needs x-model-version image5", function()
+      local r = emu:api("POST", "/v4/images/generate-async", { headers = { ["x-model-version"] = "image5" },
+        json = { prompt = "x", numVariations = 2 } })
+      assert.are.equal(422, r.status, r.body)
+      r = emu:api("POST", "/v4/images/generate-async", { json = { prompt = "x" } })
+      assert.are.equal(422, r.status, r.body)
+      assert.are.same({ "header", "x-model-version" }, r.json.validation_errors[1].loc)
+    end)
+
+    it("answers 451 ContentPolicyErrorResponse for a prompt word on Image 5", function()
+      local r = emu:api("POST", "/v4/images/generate-async", { headers = { ["x-model-version"] = "image5" },
+        json = { prompt = "a riot [emulator:unsafe]" } })
+      assert.are.equal(451, r.status, r.body)
+      assert.are.same({ error_code = "prompt_unsafe", message = "The prompt was flagged as unsafe." }, r.json)
+      r = emu:api("POST", "/v4/images/generate-async", { headers = { ["x-model-version"] = "image5" },
+        json = { prompt = "a brand [emulator:entity]" } })
+      assert.are.equal("prompt_entity_denied", r.json.error_code)
+    end)
+
+    it("upscale answers 202 with links; its outputs are the input enlarged by the factor", function()
+      local src, id = picture("src", "-size 20x10 gradient:red-blue -fill yellow -draw 'rectangle 3,2 7,5'")
+      local r = emu:api("POST", "/v3/images/upscale", { json = { image = { source = { uploadId = id } },
+        seeds = { 4, 5 }, upscaleFactor = 3 } })
+      assert.are.equal(202, r.status, r.body)
+      assert.is_string(r.json.links.result.href)
+      assert.is_string(r.json.links.cancel.href)
+      local doc = poll(emu, r.json.links.result.href)
+      assert.are.equal("succeeded", doc.status)
+      assert.are.equal("precise_upsampler_v1", doc.result.version)
+      assert.are.equal(2, #doc.result.outputs)
+      local o = doc.result.outputs[1]
+      assert.matches(UUID4, o.id)
+      assert.is_string(o.name)
+      assert.is_nil(o.seed) -- PreciseUpsamplerResponse has no seed: it must not read as JobResult
+      local big = save(o.presignedUrl, "big")
+      assert.are.same({ 60, 30 }, { png_size(slurp(big)) })
+      for _, p in ipairs({ { 0, 0 }, { 5, 3 }, { 19, 9 }, { 12, 6 } }) do
+        assert.are.equal(pixel(src, p[1], p[2]), pixel(big, 3 * p[1] + 1, 3 * p[2] + 1))
+      end
+    end)
+
+    it("upscale takes the factor's default of 2 and refuses an output past 8192 pixels a side", function()
+      local _, id = picture("small", "-size 8x6 xc:green")
+      local doc = poll(emu, emu:api("POST", "/v3/images/upscale", { json = { image = { source = { uploadId = id } },
+        seeds = { 1 } } }).json.links.result.href)
+      assert.are.same({ 16, 12 }, { png_size(fetch(emu, doc.result.outputs[1].presignedUrl).body) })
+      local _, wide = picture("wide", "-size 2000x4 xc:green")
+      local r = emu:api("POST", "/v3/images/upscale", { json = { image = { source = { uploadId = wide } },
+        seeds = { 1 }, upscaleFactor = 6 } })
+      assert.are.equal(422, r.status, r.body)
+      assert.are.same({ "body", "upscaleFactor" }, r.json.validation_errors[1].loc)
+    end)
+
+    it("precise-composite places the object inside the background's mask", function()
+      local _, bg = picture("bg", "-size 64x48 xc:red")
+      local _, mask = picture("mask", "-size 64x48 xc:black -fill white -draw 'rectangle 16,12 47,35'")
+      local _, obj = picture("obj", "-size 32x24 xc:blue")
+      local r = emu:api("POST", "/v3/images/precise-composite", { json = {
+        background = { image = { source = { uploadId = bg } }, fillAreaMask = { source = { uploadId = mask } } },
+        object = { image = { source = { uploadId = obj } } }, seeds = { 1, 2 }, blend = 0.3 } })
+      assert.are.equal(202, r.status, r.body)
+      assert.is_string(r.json.statusUrl)
+      local doc = poll(emu, r.json.statusUrl)
+      assert.are.equal(2, #doc.result.outputs)
+      local out = save(doc.result.outputs[1].image.url, "precise")
+      assert.are.same({ 64, 48 }, { png_size(slurp(out)) })
+      assert.are.equal(pixel(dir .. "/obj.png", 0, 0), pixel(out, 32, 24)) -- inside the mask: the object
+      assert.are.equal(pixel(dir .. "/bg.png", 0, 0), pixel(out, 2, 2))   -- outside: the background
+      assert.are.equal(pixel(dir .. "/bg.png", 0, 0), pixel(out, 60, 40))
+    end)
+
+    it("adaptive-composite also cuts the object by its own mask", function()
+      local _, bg = picture("bg2", "-size 64x48 xc:red")
+      local _, mask = picture("mask2", "-size 64x48 xc:black -fill white -draw 'rectangle 16,12 47,35'")
+      local _, obj = picture("obj2", "-size 32x24 xc:blue")
+      local _, omask = picture("omask2", "-size 32x24 xc:black -fill white -draw 'rectangle 16,0 31,23'")
+      local r = emu:api("POST", "/v3/images/adaptive-composite", { json = {
+        background = { image = { source = { uploadId = bg } }, fillAreaMask = { source = { uploadId = mask } } },
+        object = { image = { source = { uploadId = obj } }, mask = { source = { uploadId = omask } } },
+        harmonization = 0.2 } })
+      assert.are.equal(202, r.status, r.body)
+      local out = save(poll(emu, r.json.statusUrl).result.outputs[1].image.url, "adaptive")
+      assert.are.equal(pixel(dir .. "/obj2.png", 0, 0), pixel(out, 40, 24)) -- the object's kept half
+      assert.are.equal(pixel(dir .. "/bg2.png", 0, 0), pixel(out, 20, 24)) -- its masked-out half
+    end)
+
+    it("answers 451 for an input marked unsafe and 422 cai_assertion_violation_error for one marked cai", function()
+      local hero = fixture("hero.png")
+      local r = upload(emu, hero .. "[emulator:unsafe]")
+      assert.are.equal(451, r.status, r.body)
+      assert.are.equal("image_unsafe", r.json.error_code)
+      local cai = upload(emu, hero .. "[emulator:cai]").json.images[1].id
+      local bg, mask = upload_id(emu), upload_id(emu)
+      r = emu:api("POST", "/v3/images/precise-composite", { json = {
+        background = { image = { source = { uploadId = bg } }, fillAreaMask = { source = { uploadId = mask } } },
+        object = { image = { source = { uploadId = cai } } } } })
+      assert.are.equal(422, r.status, r.body)
+      assert.are.equal("cai_assertion_violation_error", r.json.error_code)
+      assert.are.same({ "body", "object", "image", "source" }, r.json.validation_errors[1].loc)
+      r = emu:api("POST", "/v3/images/adaptive-composite", { json = {
+        background = { image = { source = { uploadId = bg } }, fillAreaMask = { source = { uploadId = mask } } },
+        object = { image = { source = { url = "https://example.s3.amazonaws.com/emulator-unsafe.png" } } } } })
+      assert.are.equal(451, r.status, r.body)
+      assert.are.equal("input_media_unsafe", r.json.error_code)
+    end)
+  end)
+
   describe("POST /v3/videos/generate", function()
     it("runs a job whose output is a small MP4", function()
       local r = emu:api("POST", "/v3/videos/generate", { json = { prompt = "waves on a beach",

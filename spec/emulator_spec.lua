@@ -63,7 +63,7 @@ describe("startup", function()
     end
   end)
 
-  it("cannot load its behaviour when the validation module fails to load, rather than skip validation", function()
+  it("cannot load its behaviour when its validation module fails to load, rather than skip validation", function()
     -- In a Lua 5.4 child, as the emulator embeds it: its http module must raise, not accept every body.
     local script = 'package.preload["firefly.validate"] = function() error("broken validator") end; '
       .. 'local ok, err = pcall(require, "firefly.emulator.http"); print(ok, err)'
@@ -505,7 +505,9 @@ end)
 
 describe("expiry", function()
   local emu
-  setup(function() emu = helper.start { job_seconds = 0.1, extra = { ["url-seconds"] = 1, ["upload-seconds"] = 1 } } end)
+  setup(function()
+    emu = helper.start { job_seconds = 0.1, extra = { ["url-seconds"] = 1, ["upload-seconds"] = 1 } }
+  end)
   teardown(function() emu:stop() end)
 
   local function health() return emu:request("GET", "/__emulator/health").json end
@@ -520,8 +522,8 @@ describe("expiry", function()
     local before = health()
     assert.are.same({ 5, 5, 1 }, { before.jobs, before.outputs, before.uploads })
     helper.sleep(2.5)
-    local after = health() -- this request sweeps; the next one sees the result
-    after = health()
+    health() -- this request sweeps; the next one sees the result
+    local after = health()
     assert.are.same({ 0, 0, 0 }, { after.jobs, after.outputs, after.uploads })
     assert.are.equal(404, emu:api("GET", "/v3/status/" .. jobs[1].jobId).status)
     -- An output URL still says why it stopped working, as S3 does.

@@ -156,8 +156,8 @@ describe("emulator lifetime", function()
     assert.is_true(ends(pid), "--exit-on-stdin-eof ignored EOF")
     -- A shell that starts it in the background and is killed with -9.
     os.remove(out)
-    local parent = tonumber(sh(("sh -c '%s --port 0 --parent-pid $$ </dev/null >%s 2>&1 & exec sleep 10' >/dev/null & echo $!")
-      :format(exe, out)))
+    local parent = tonumber(sh(("sh -c '%s --port 0 --parent-pid $$ </dev/null >%s 2>&1 & exec sleep 10' >/dev/null"
+      .. " & echo $!"):format(exe, out)))
     wait_line(out, "^(http://[^\n]+)\n")
     local child = tonumber(sh("pgrep -P " .. parent):match("%d+"))
     assert.truthy(child and alive(child))

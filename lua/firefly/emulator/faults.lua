@@ -38,7 +38,7 @@ faults.KINDS = {
   job_failed = { where = "submit", stage = "after",
     help = "the job is accepted, then fails with error_code runtime_error" },
   job_timeout = { where = "submit", stage = "after",
-    help = "the job is accepted, then fails with error_code timeout_error" },
+    help = "the job is accepted, then ends with status timeout (error_code timeout_error)" },
   stuck = { where = "submit", stage = "after",
     help = "the job is accepted and stays running, progress stops at 50" },
   expired = { where = "output", stage = "before",
@@ -78,10 +78,10 @@ local function classify(method, path)
   return {
     control = path:find("^/__emulator/") ~= nil,
     ims = method == "POST" and path == "/ims/token/v3",
-    submit = method == "POST" and path:find("^/v3/") ~= nil,
+    submit = method == "POST" and path:find("^/v[34]/") ~= nil,
     status = method == "GET" and path:find("^/v3/status/") ~= nil,
     output = method == "GET" and path:find("^/outputs/") ~= nil,
-    gateway = path:find("^/v[23]/") ~= nil,
+    gateway = path:find("^/v[234]/") ~= nil,
   }
 end
 
@@ -289,7 +289,8 @@ end
 local JOB_ENDINGS = {
   job_failed = { ending = "failed", error_code = "runtime_error",
     message = "The job failed (injected by --faults)." },
-  job_timeout = { ending = "failed", error_code = "timeout_error",
+  -- JobPollPayload's own `timeout` status, not `failed` (API-NOTES 10.4).
+  job_timeout = { ending = "timeout", error_code = "timeout_error",
     message = "The job timed out (injected by --faults)." },
   stuck = { ending = "stuck" },
 }

@@ -2,58 +2,79 @@
 -- main.c calls configure(args) once, app:listening(url) once, then
 -- app:handle(req) for every request, always from one thread.
 local control = require "firefly.emulator.control"
+local composites = require "firefly.emulator.composites"
 local custom_models = require "firefly.emulator.custom_models"
 local errors = require "firefly.emulator.errors"
 local faults = require "firefly.emulator.faults"
 local flags = require "firefly.emulator.flags"
 local gateway = require "firefly.emulator.gateway"
+local image5 = require "firefly.emulator.image5"
 local images = require "firefly.emulator.images"
 local ims = require "firefly.emulator.ims"
 local jobs = require "firefly.emulator.jobs"
 local native = require "firefly.emulator.native"
+local operations = require "firefly.operations"
 local outputs = require "firefly.emulator.outputs"
 local ratelimit = require "firefly.emulator.ratelimit"
 local sync = require "firefly.emulator.sync"
+local upscale = require "firefly.emulator.upscale"
 local uploads = require "firefly.emulator.uploads"
 local util = require "firefly.emulator.util"
 local video = require "firefly.emulator.video"
 
 local M = {}
 
--- The routing table. `pattern` is anchored and its captures become handler
--- arguments; `gateway = true` puts the API-key and token checks in front;
--- `limit` names the 429 body family when --rate-limit counts the route
--- (ratelimit.lua); `family = "reason"` answers gateway refusals in the
--- custom-models error family; `deprecated = true` puts a Deprecation header on
--- every answer of the route, refusals included. Adding an endpoint is adding a
--- line here.
+-- The handler of each operation in the registry (firefly.operations), which
+-- alone spells the paths. `limit` names the 429 body family when --rate-limit
+-- counts the operation (ratelimit.lua); `family = "reason"` answers gateway
+-- refusals in the custom-models error family. Every operation sits behind the
+-- gateway; a deprecated one (the sync v3 paths) says so in a Deprecation
+-- header on every answer, refusals included.
+M.handlers = {
+  generate_images = { images.generate_async, limit = "v3" },
+  generate_images_v5 = { image5.generate, limit = "v3" },
+  generate_similar_images = { images.generate_similar_async, limit = "v3" },
+  expand_image = { images.expand_async, limit = "v3" },
+  fill_image = { images.fill_async, limit = "v3" },
+  generate_object_composite = { images.generate_object_composite_async, limit = "v3" },
+  precise_composite = { composites.precise, limit = "v3" },
+  adaptive_composite = { composites.adaptive, limit = "v3" },
+  upscale_image = { upscale.handle, limit = "v3" },
+  generate_video = { video.generate, limit = "video" },
+  upload_image = { uploads.upload, limit = "upload" },
+  list_custom_models = { custom_models.list, limit = "reason", family = "reason" },
+  job_status = { jobs.status },
+  cancel_job = { jobs.cancel },
+  generate_images_sync = { sync.generate, limit = "v3" },
+  generate_similar_images_sync = { sync.generate_similar, limit = "v3" },
+  expand_image_sync = { sync.expand, limit = "v3" },
+  fill_image_sync = { sync.fill, limit = "v3" },
+  generate_object_composite_sync = { sync.generate_object_composite, limit = "v3" },
+}
+
+-- The emulator's own paths, which are not Adobe's operations: the IMS token
+-- endpoint, pre-signed outputs and the control endpoints for tests.
 M.routes = {
   { "POST", "^/ims/token/v3$", ims.token },
-  { "POST", "^/v3/images/generate%-async$", images.generate_async, gateway = true, limit = "v3" },
-  { "POST", "^/v3/images/generate%-similar%-async$", images.generate_similar_async, gateway = true, limit = "v3" },
-  { "POST", "^/v3/images/expand%-async$", images.expand_async, gateway = true, limit = "v3" },
-  { "POST", "^/v3/images/fill%-async$", images.fill_async, gateway = true, limit = "v3" },
-  { "POST", "^/v3/images/generate%-object%-composite%-async$", images.generate_object_composite_async,
-    gateway = true, limit = "v3" },
-  { "POST", "^/v3/images/generate$", sync.generate, gateway = true, limit = "v3", deprecated = true },
-  { "POST", "^/v3/images/generate%-similar$", sync.generate_similar, gateway = true, limit = "v3", deprecated = true },
-  { "POST", "^/v3/images/expand$", sync.expand, gateway = true, limit = "v3", deprecated = true },
-  { "POST", "^/v3/images/fill$", sync.fill, gateway = true, limit = "v3", deprecated = true },
-  { "POST", "^/v3/images/generate%-object%-composite$", sync.generate_object_composite, gateway = true, limit = "v3",
-    deprecated = true },
-  { "POST", "^/v3/videos/generate$", video.generate, gateway = true, limit = "video" },
-  { "POST", "^/v2/storage/image$", uploads.upload, gateway = true, limit = "upload" },
-  { "GET", "^/v3/custom%-models$", custom_models.list, gateway = true, limit = "reason", family = "reason" },
-  { "GET", "^/v3/status/([^/]+)$", jobs.status, gateway = true },
-  { "PUT", "^/v3/cancel/([^/]+)$", jobs.cancel, gateway = true },
   { "GET", "^/outputs/([%w%-]+)%.(%w+)$", outputs.serve },
   { "POST", "^/__emulator/revoke%-tokens$", control.revoke_tokens },
   { "GET", "^/__emulator/health$", control.health },
 }
 
--- Paths behind the Adobe I/O gateway even when no route matches: the gateway
--- answers before the service knows whether the path exists.
-M.GATEWAY_PREFIXES = { "^/v2/", "^/v3/" }
+-- Every operation has a handler, and every handler an operation: a path
+-- added to the registry and not here stops the emulator at start.
+for _, op in ipairs(operations.list) do
+  assert(M.handlers[op.name], "firefly-emulator: no handler for operation " .. op.name)
+end
+for name in pairs(M.handlers) do
+  assert(operations.get(name), "firefly-emulator: a handler for unknown operation " .. name)
+end
+
+-- Paths behind the Adobe I/O gateway even when no operation matches: the
+-- gateway answers before the service knows whether the path exists.
+M.GATEWAY_PREFIXES = { "^/v2/", "^/v3/", "^/v4/" }
+
+M.METHODS = { "GET", "POST", "PUT", "DELETE", "PATCH" }
 
 local App = {}
 App.__index = App
@@ -93,28 +114,30 @@ local function behind_gateway(path)
   return false
 end
 
--- Finds the route and runs it; returns a response {status, headers, body}
--- and the route (nil when none matched).
+-- Finds the operation (or the emulator's own route) and runs it; returns a
+-- response {status, headers, body} and the operation's registry entry.
 local function dispatch(app, ctx, req)
+  local op, caps = operations.find(req.method, req.path)
+  if op then
+    local h = M.handlers[op.name]
+    local denied = gateway.check(app, req)
+    if denied then return h.family == "reason" and gateway.as_reason(denied) or denied, op end
+    local limited = ratelimit.check(app, req, h.limit)
+    if limited then return limited, op end
+    return h[1](app, ctx, req, table.unpack(caps)), op
+  end
   local allowed = {}
-  local gated = behind_gateway(req.path)
   for _, route in ipairs(M.routes) do
-    local caps = { req.path:match(route[2]) }
-    if caps[1] ~= nil then
-      gated = gated or route.gateway
-      if route[1] == req.method then
-        if gated then
-          local denied = gateway.check(app, req)
-          if denied then return route.family == "reason" and gateway.as_reason(denied) or denied, route end
-        end
-        local limited = ratelimit.check(app, req, route.limit)
-        if limited then return limited, route end
-        return route[3](app, ctx, req, table.unpack(caps)), route
-      end
+    local found = { req.path:match(route[2]) }
+    if found[1] ~= nil then
+      if route[1] == req.method then return route[3](app, ctx, req, table.unpack(found)) end
       allowed[#allowed + 1] = route[1]
     end
   end
-  if gated then
+  for _, m in ipairs(M.METHODS) do
+    if m ~= req.method and operations.find(m, req.path) then allowed[#allowed + 1] = m end
+  end
+  if behind_gateway(req.path) then
     local denied = gateway.check(app, req)
     if denied then return denied end
   end
@@ -138,6 +161,11 @@ end
 function App:handle(req)
   local started = native.now()
   sweep(self, started)
+  -- x-request-id: the 2026 document declares it only as a request header of
+  -- the custom-models listing, "automatically generated by the server if not
+  -- explicitly set" (API-NOTES 10.4). The emulator takes it on every path,
+  -- makes one up when absent and echoes it on every answer [GUESS: Adobe's
+  -- gateway echoes it; no response declares it].
   local request_id = req.headers["x-request-id"]
   if request_id == nil or request_id == "" then request_id = util.uuid4() end
   local ctx = {}

@@ -149,6 +149,15 @@ function jobs.accepted(app, job)
     { Link = link })
 end
 
+-- 202 (upscale) or 200 (Image 5) with the links shape: AsyncTaskResponse /
+-- PreciseUpscaleAcceptResponseV3, {links = {result, cancel}, progress}. The
+-- document declares no Link header on these paths, so none is sent.
+function jobs.accepted_links(app, job, status)
+  local status_url, cancel_url = jobs.links(app, job)
+  return errors.json(status, { links = { result = { href = status_url }, cancel = { href = cancel_url } },
+    progress = 0 })
+end
+
 local function unknown()
   return errors.firefly(404, "unknown_job_id", "The job id is unknown.")
 end

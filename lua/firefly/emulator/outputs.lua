@@ -62,6 +62,18 @@ function outputs.picture(app, width, height, seed)
   return cache[key]
 end
 
+-- What an output's URL serves: its own drawing (rec.render: upscale, the
+-- composites), a video, or the picture of its size and seed. A drawing is
+-- made once and kept while the output lives.
+function outputs.bytes(app, rec)
+  if rec.render then
+    rec.drawn = rec.drawn or rec.render(app, rec)
+    return rec.drawn
+  end
+  if rec.kind == "video" then return outputs.video(app, rec) end
+  return outputs.picture(app, rec.width, rec.height, rec.seed)
+end
+
 -- A video's frames are pictures seeded seed, seed+1, ...
 function outputs.video(app, rec)
   local frames = {}
@@ -108,10 +120,8 @@ function outputs.serve(app, ctx, req, id, ext)
   if rec == nil or path_of(rec) ~= path or rec.issued == nil then
     return errors.s3(404, "NoSuchKey", "The specified key does not exist.")
   end
-  local kind = outputs.KINDS[rec.kind]
-  local body = rec.kind == "video" and outputs.video(app, rec)
-    or outputs.picture(app, rec.width, rec.height, rec.seed)
-  return { status = 200, headers = { ["Content-Type"] = kind.type }, body = body }
+  return { status = 200, headers = { ["Content-Type"] = outputs.KINDS[rec.kind].type },
+    body = outputs.bytes(app, rec) }
 end
 
 return outputs

@@ -5,6 +5,8 @@ local errors = require "firefly.emulator.errors"
 local http = require "firefly.emulator.http"
 local media = require "firefly.media"
 local native = require "firefly.emulator.native"
+local outputs = require "firefly.emulator.outputs"
+local policy = require "firefly.emulator.policy"
 local util = require "firefly.emulator.util"
 
 local uploads = {}
@@ -17,7 +19,7 @@ local function gateway_error(status, code, message)
   return errors.gateway(status, code, message)
 end
 
--- POST /v2/storage/image: the raw bytes of one JPEG, PNG or WEBP image.
+-- POST /v2/storage/image: the raw bytes of one JPEG, PNG, WEBP, TIFF or JPEG XL image.
 function uploads.upload(app, ctx, req)
   local declared = http.media_type(req)
   if not media.accepted(declared) then
@@ -39,9 +41,16 @@ function uploads.upload(app, ctx, req)
     -- The bytes are not what Content-Type says [GUESS: Adobe's 400 "Bad Request"].
     return gateway_error(400, "10075", "Bad Request")
   end
+  local marks = policy.marks(req.body)
+  if marks.unsafe then
+    -- The 2026 document declares 451 ContentPolicyErrorResponse on upload.
+    return policy.refusal("image_unsafe", "The image was flagged as unsafe.")
+  end
   local id = util.uuid4()
   local now = native.now()
-  app.uploads[id] = { id = id, type = found, width = width, height = height,
+  -- A PNG's bytes are kept: upscale and the composites draw with them.
+  app.uploads[id] = { id = id, type = found, width = width, height = height, marks = marks,
+    bytes = found == "image/png" and req.body or nil, seed = tonumber(native.sha256(req.body):sub(1, 7), 16),
     created = now, expires = now + app.config.upload_seconds }
   return errors.json(200, { images = { { id = id } } })
 end
@@ -106,11 +115,36 @@ function uploads.size_of(app, source)
     local rec = uploads.find(app, source.uploadId)
     if rec and rec.width then return rec.width, rec.height end
   elseif type(source.url) == "string" then
-    local id = source.url:match("/outputs/([%w%-]+)%.png")
-    local rec = id and app.outputs[id]
+    local rec = uploads.output_of(app, source.url)
     if rec then return rec.width, rec.height end
   end
   return nil
+end
+
+-- The emulator's own output a URL names, or nil.
+function uploads.output_of(app, url)
+  local id = url:match("/outputs/([%w%-]+)%.png")
+  return id and app.outputs[id]
+end
+
+-- The PNG a source stands for, to draw with: an uploaded PNG as it came, one
+-- of the emulator's outputs as it serves it; any other image (JPEG, WEBP,
+-- TIFF, JPEG XL: the emulator decodes PNG only, or a URL it cannot fetch) a
+-- stand-in picture of its size seeded by its bytes [GUESS: a stand-in rather
+-- than a refusal, so pipelines run offline]. Also returns width and height.
+function uploads.png_of(app, source)
+  local w, h = uploads.size_of(app, source)
+  if type(source) == "table" and type(source.uploadId) == "string" then
+    local rec = uploads.find(app, source.uploadId)
+    if rec and rec.bytes then return rec.bytes, w, h end
+    if rec then return native.png(w or 1024, h or 1024, rec.seed), w or 1024, h or 1024 end
+  elseif type(source) == "table" and type(source.url) == "string" then
+    local rec = uploads.output_of(app, source.url)
+    if rec then return outputs.bytes(app, rec), w, h end
+    local seed = tonumber(native.sha256(source.url):sub(1, 7), 16)
+    return native.png(1024, 1024, seed), 1024, 1024
+  end
+  return native.png(1024, 1024, 0), 1024, 1024
 end
 
 return uploads
