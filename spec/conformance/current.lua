@@ -36,15 +36,6 @@ M.KNOWN = {
   { route = "GET /v3/status/{jobId}", signature = "result%.outputs%.0 must have required property 'image'",
     why = "Adobe's JobResponse has no shape for a finished video job (API-NOTES §10.5): "
       .. "the video result stays as the video path documents it" },
-  { route = "GET /v3/status/{jobId}", signature = "Response body must have required property 'result'",
-    why = "emulator (issue 9 item 6, not yet on main): a cancelled job reports 'canceled', "
-      .. "JobPollPayload spells it 'cancelled'" },
-  { route = "POST /v4/images/generate-async", signature = "Violation",
-    why = "emulator (issue 9 item 6, not yet on main): no Image 5 path, its 404 not_found is not in the enum" },
-  { route = "POST /v3/images/precise-composite", signature = "Unable to match the returned status code",
-    why = "emulator (issue 9 item 6, not yet on main): no precise composite path, and 404 is not declared" },
-  { route = "POST /v3/images/adaptive-composite", signature = "Unable to match the returned status code",
-    why = "emulator (issue 9 item 6, not yet on main): no adaptive composite path, and 404 is not declared" },
 }
 
 local CONTROL_JOB = "control-badjson"
