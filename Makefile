@@ -17,7 +17,7 @@ CMAKE_FLAGS ?= -DFIREFLY_WERROR=ON
 
 DEB_PACKAGES = cmake make gcc pkg-config curl lua5.4 liblua5.4-dev lua-cjson lua-busted \
                luajit libluajit-5.1-dev libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev luarocks \
-               clang libclang-rt-14-dev valgrind openssl chromium
+               clang libclang-rt-14-dev valgrind openssl chromium lua-socket lua-cqueues
 
 .PHONY: all build deps demo test asan bench chaos fuzz valgrind env clean
 

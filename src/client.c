@@ -15,6 +15,7 @@
 #include "job.h"
 
 #define FF_SLOT_BITS 24 /* a handle is (generation << 24) | slot */
+#define FF_INFLIGHT_WAIT 0.01 /* seconds: how soon a host without the descriptor looks at sockets */
 
 typedef enum { OP_JOB, OP_REQUEST, OP_DOWNLOAD } ff_opkind;
 
@@ -50,6 +51,7 @@ struct ff_client {
   unsigned long active;
   ff_event *head, *tail;
   uint64_t *reap;     /* operations released during a step, freed after it */
+  int pollfd_taken;   /* a host waits on the descriptor: timeout() need not cover sockets */
   size_t nreap, capreap;
 };
 
@@ -423,9 +425,33 @@ ff_event *ff_client_event(ff_client *c) {
   return ev;
 }
 
+/*
+** Exact: the engine's next deadline (a poll, a backoff, a rate-limit window,
+** libcurl's own timeouts), 0 while events wait, -1 only when nothing at all
+** is pending. Every transfer carries a libcurl timer (its timeout or stall
+** check), so "pending without a deadline" is not reached; should it be, the
+** host is told to look again in a second rather than to sleep for good.
+*/
 double ff_client_timeout(ff_client *c) {
-  if (c->head) return 0;
-  return ff_engine_timeout(c->engine);
+  double t;
+  if (c->head || c->nreap) return 0;
+  t = ff_engine_timeout(c->engine);
+  if (t < 0 && (c->active > 0 || !ff_engine_idle(c->engine))) t = 1.0;
+  /*
+  ** A host that does not hold the descriptor cannot hear a socket: while a
+  ** request is in flight its answer may come at any moment, so such a host
+  ** is asked back within FF_INFLIGHT_WAIT. One that took pollfd() waits on
+  ** the sockets and gets the next deadline alone.
+  */
+  if (!c->pollfd_taken && ff_engine_running(c->engine) && (t < 0 || t > FF_INFLIGHT_WAIT))
+    t = FF_INFLIGHT_WAIT;
+  return t;
+}
+
+int ff_client_pollfd(ff_client *c) {
+  int fd = ff_engine_pollfd(c->engine);
+  if (fd >= 0) c->pollfd_taken = 1;
+  return fd;
 }
 
 void ff_client_stats(ff_client *c, ff_stats *st) {

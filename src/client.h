@@ -63,8 +63,10 @@ int ff_client_cancel(ff_client *c, uint64_t handle);
 void ff_client_step(ff_client *c, double max_wait);
 /* The next event, or NULL; the caller frees it with ff_event_free. */
 ff_event *ff_client_event(ff_client *c);
-/* Seconds until the client needs a step: 0 now, -1 idle. */
+/* Seconds until the client needs a step: 0 now, -1 only when nothing is pending. */
 double ff_client_timeout(ff_client *c);
+/* A descriptor readable when the client has work, or -1 where the platform has none. */
+int ff_client_pollfd(ff_client *c);
 void ff_client_stats(ff_client *c, ff_stats *st);
 
 #endif

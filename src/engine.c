@@ -13,11 +13,15 @@
 
 #include "clock.h"
 #include "headers.h"
+#include "poller.h"
 
 #define FF_ERRBODY_CAP (64 * 1024) /* a non-2xx body beside a file sink */
 
 struct ff_engine {
   CURLM *multi;
+  ff_poller *poller; /* libcurl's sockets and our next deadline, for hosts to wait on */
+  double curl_when;  /* libcurl's own timer (monotonic), -1 when it has none */
+  int curl_running;
   ff_engine_config cfg;
   ff_timer **heap;
   size_t nheap, capheap, reserved;
@@ -94,11 +98,14 @@ void ff_timer_release(ff_engine *e, ff_timer *t) {
   e->reserved--;
 }
 
+static void arm(ff_engine *e);
+
 void ff_timer_start(ff_engine *e, ff_timer *t, double when) {
   ff_timer_stop(e, t);
   t->when = when;
   heap_set(e, e->nheap++, t);
   heap_up(e, e->nheap - 1);
+  if (t->slot == 1) arm(e); /* the new earliest deadline: the host's descriptor must know */
 }
 
 static void run_timers(ff_engine *e) {
@@ -107,6 +114,53 @@ static void run_timers(ff_engine *e) {
     ff_timer *t = e->heap[0];
     ff_timer_stop(e, t);
     t->fire(t);
+  }
+}
+
+/* ---- libcurl's socket interface (no Lua, no calls out: bookkeeping only) ---- */
+
+/* The earliest deadline, ours or libcurl's; -1 when there is none. */
+static double next_deadline(ff_engine *e) {
+  double next = e->nheap > 0 ? e->heap[0]->when : -1;
+  if (e->curl_when >= 0 && (next < 0 || e->curl_when < next)) next = e->curl_when;
+  return next;
+}
+
+/* The descriptor turns readable at the next deadline. */
+static void arm(ff_engine *e) {
+  ff_poller_arm(e->poller, next_deadline(e));
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *ud, void *socketp) {
+  ff_engine *e = ud;
+  int want = 0;
+  (void)easy;
+  (void)socketp;
+  if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) want |= FF_POLL_IN;
+  if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) want |= FF_POLL_OUT;
+  return ff_poller_watch(e->poller, (int)s, want) == 0 ? 0 : -1;
+}
+
+static int on_curl_timer(CURLM *multi, long ms, void *ud) {
+  ff_engine *e = ud;
+  (void)multi;
+  e->curl_when = ms < 0 ? -1 : ff_now() + ms / 1000.0;
+  arm(e);
+  return 0;
+}
+
+static void on_ready(void *ud, int fd, int flags) {
+  ff_engine *e = ud;
+  int ev = ((flags & FF_READY_IN) ? CURL_CSELECT_IN : 0) | ((flags & FF_READY_OUT) ? CURL_CSELECT_OUT : 0) |
+           ((flags & FF_READY_ERR) ? CURL_CSELECT_ERR : 0);
+  curl_multi_socket_action(e->multi, (curl_socket_t)fd, ev, &e->curl_running);
+}
+
+/* libcurl's timer is due: let it run its timeouts (and start what was just added). */
+static void curl_due(ff_engine *e) {
+  if (e->curl_when >= 0 && e->curl_when <= ff_now()) {
+    e->curl_when = -1;
+    curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &e->curl_running);
   }
 }
 
@@ -120,12 +174,19 @@ ff_engine *ff_engine_new(const ff_engine_config *cfg) {
   e->cfg.ca_file = ff_strdup(cfg->ca_file);
   e->cfg.proxy = ff_strdup(cfg->proxy);
   e->cfg.user_agent = ff_strdup(cfg->user_agent);
+  e->curl_when = -1;
   e->multi = curl_multi_init();
-  if (e->multi == NULL || (cfg->ca_file && !e->cfg.ca_file) || (cfg->proxy && !e->cfg.proxy) ||
-      (cfg->user_agent && !e->cfg.user_agent)) {
+  e->poller = ff_poller_new();
+  if (e->multi == NULL || e->poller == NULL || (cfg->ca_file && !e->cfg.ca_file) ||
+      (cfg->proxy && !e->cfg.proxy) || (cfg->user_agent && !e->cfg.user_agent)) {
     ff_engine_free(e);
     return NULL;
   }
+  /* libcurl's socket interface: it says what to wait on, the engine (or the host) waits. */
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
   ff_rng_seed(&e->rng, (uint64_t)(ff_wall() * 1e6) ^ (uint64_t)(uintptr_t)e ^ (uint64_t)getpid());
   return e;
 }
@@ -137,6 +198,7 @@ void ff_engine_free(ff_engine *e) {
   free(e->pool);
   free(e->heap);
   if (e->multi) curl_multi_cleanup(e->multi);
+  ff_poller_free(e->poller); /* after the cleanup, which still reports sockets gone */
   free((char *)e->cfg.ca_file);
   free((char *)e->cfg.proxy);
   free((char *)e->cfg.user_agent);
@@ -152,19 +214,14 @@ unsigned long ff_engine_retries(ff_engine *e) { return e->retries; }
 ff_rng *ff_engine_rng(ff_engine *e) { return &e->rng; }
 const ff_engine_config *ff_engine_cfg(ff_engine *e) { return &e->cfg; }
 
+int ff_engine_pollfd(ff_engine *e) { return ff_poller_fd(e->poller); }
+int ff_engine_running(ff_engine *e) { return e->running; }
+
 double ff_engine_timeout(ff_engine *e) {
-  double wait = -1;
-  long ms = -1;
-  if (e->nheap > 0) {
-    wait = e->heap[0]->when - ff_now();
-    if (wait < 0) wait = 0;
-  }
-  if (e->running > 0) {
-    curl_multi_timeout(e->multi, &ms);
-    if (ms >= 0 && (wait < 0 || ms / 1000.0 < wait)) wait = ms / 1000.0;
-    if (wait < 0) wait = 1.0; /* transfers in flight with no curl timer: poll the sockets */
-  }
-  return wait;
+  double next = next_deadline(e), wait;
+  if (next < 0) return -1;
+  wait = next - ff_now();
+  return wait > 0 ? wait : 0;
 }
 
 static void finish(ff_engine *e, ff_xfer *x);
@@ -177,19 +234,10 @@ static long ms_of(double seconds) {
   return (long)ceil(seconds * 1000.0);
 }
 
-void ff_engine_step(ff_engine *e, double max_wait) {
-  double wait;
+/* Completions, delivered here and never from inside a libcurl callback. */
+static void drain(ff_engine *e) {
   CURLMsg *msg;
   int left;
-
-  run_timers(e);
-  wait = ff_engine_timeout(e);
-  if (wait < 0 || wait > max_wait) wait = max_wait;
-  if (wait > 0 && !ff_engine_idle(e)) {
-    long ms = ms_of(wait);
-    curl_multi_poll(e->multi, NULL, 0, ms > 3600000 ? 3600000 : (int)ms, NULL);
-  }
-  curl_multi_perform(e->multi, &e->running);
   while ((msg = curl_multi_info_read(e->multi, &left)) != NULL) {
     ff_xfer *x = NULL;
     if (msg->msg != CURLMSG_DONE) continue;
@@ -197,7 +245,26 @@ void ff_engine_step(ff_engine *e, double max_wait) {
     x->code = msg->data.result;
     finish(e, x);
   }
+}
+
+void ff_engine_step(ff_engine *e, double max_wait) {
+  double wait;
+  long ms = 0;
   run_timers(e);
+  curl_due(e);
+  drain(e);
+  wait = ff_engine_timeout(e);
+  if (wait < 0 || wait > max_wait) wait = max_wait;
+  /* Sleeps on the same descriptor a host would: sockets and the next deadline, no busy loop. */
+  if (wait > 0 && !ff_engine_idle(e)) {
+    ms = ms_of(wait);
+    if (ms > 3600000) ms = 3600000;
+  }
+  ff_poller_wait(e->poller, (int)ms, on_ready, e);
+  curl_due(e);
+  drain(e);
+  run_timers(e);
+  arm(e);
 }
 
 /* ---- transfers ---- */

@@ -91,8 +91,12 @@ struct ff_xfer {
 ff_engine *ff_engine_new(const ff_engine_config *cfg);
 void ff_engine_free(ff_engine *e);
 
-/* Seconds until the engine next needs attention: 0 now, -1 when idle. */
+/* Seconds until the engine's next deadline (its timers, libcurl's): 0 now, -1 when none. */
 double ff_engine_timeout(ff_engine *e);
+/* A descriptor readable when the engine has work (src/poller.h), or -1 where there is none. */
+int ff_engine_pollfd(ff_engine *e);
+/* Transfers on the wire now (not those waiting for a retry). */
+int ff_engine_running(ff_engine *e);
 /* Waits up to max_wait seconds for activity, then runs completions and timers. */
 void ff_engine_step(ff_engine *e, double max_wait);
 int ff_engine_idle(ff_engine *e);

@@ -49,8 +49,9 @@ int ff_job_done(const ff_job *j) {
 double ff_poll_delay(double elapsed, double progress, double *backoff, double poll_max) {
   double d;
   if (progress > 0 && progress < 100 && elapsed > 0) {
-    /* Progress so far at this pace says when the job ends; look just after. */
-    d = elapsed * (100 - progress) / progress * 1.05 + 0.05;
+    /* Progress so far at this pace says when the job ends; look just after (the server's
+       clock started before our accept, so the estimate errs late, never early). */
+    d = elapsed * (100 - progress) / progress * 1.02 + 0.02;
   } else {
     d = *backoff;
     *backoff = *backoff * 1.5 < poll_max ? *backoff * 1.5 : poll_max;

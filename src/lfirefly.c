@@ -467,6 +467,25 @@ static int f_timeout(lua_State *L) {
   return 1;
 }
 
+/*
+** The client as a pollable in cqueues' sense: wait for pollfd() to be
+** readable (events() says "r") or timeout() seconds, whichever comes first,
+** then step(0). nil where the platform has no epoll (see src/poller.h).
+*/
+static int f_pollfd(lua_State *L) {
+  lclient *lc = check_open(L);
+  int fd = ff_client_pollfd(lc->c);
+  if (fd < 0) return luaL_pushfail(L), 1;
+  lua_pushinteger(L, fd);
+  return 1;
+}
+
+static int f_events(lua_State *L) {
+  check_open(L);
+  lua_pushliteral(L, "r");
+  return 1;
+}
+
 static int f_stats(lua_State *L) {
   lclient *lc = check_open(L);
   ff_stats st;
@@ -578,7 +597,8 @@ static int io_new(lua_State *L) {
 
 static const luaL_Reg meth[] = {
   {"submit", f_submit}, {"attach", f_attach}, {"request", f_request}, {"download", f_download},
-  {"cancel", f_cancel}, {"step", f_step}, {"timeout", f_timeout}, {"stats", f_stats},
+  {"cancel", f_cancel}, {"step", f_step}, {"timeout", f_timeout}, {"pollfd", f_pollfd},
+  {"events", f_events}, {"stats", f_stats},
   {"close", f_close}, {NULL, NULL}};
 
 static const luaL_Reg metameth[] = {
@@ -695,7 +715,8 @@ static const luaL_Reg corelib[] = {{"new", io_new}, {"now", io_now}, {"sha256", 
                                    {"trap_signals", io_trap_signals}, {"signalled", io_signalled},
                                    {NULL, NULL}};
 
-LUALIB_API int luaopen_firefly_core(lua_State *L) {
+/* The one symbol core.so exports (everything else is built with hidden visibility). */
+LUALIB_API __attribute__((visibility("default"))) int luaopen_firefly_core(lua_State *L) {
   pthread_once(&curl_once, curl_init);
   if (luaL_newmetatable(L, CLIENT_MT)) {
     luaL_setfuncs(L, metameth, 0);

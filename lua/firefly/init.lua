@@ -105,6 +105,18 @@ function Client:timeout()
   return self._core:timeout()
 end
 
+-- The client is a pollable (cqueues' sense): a host's loop waits until pollfd()
+-- is readable or timeout() seconds pass, then calls ff:step(0). pollfd() is an
+-- epoll descriptor holding every transfer's socket and the next deadline; nil
+-- where the platform has no epoll (step on timeout() there).
+function Client:pollfd()
+  return self._core:pollfd()
+end
+
+function Client:events()
+  return "r"
+end
+
 function Client:stats()
   local s = self._core:stats()
   s.pending = self._npending
