@@ -81,12 +81,7 @@ end
 
 -- Paths of the document the emulator does not serve yet (it answers 404 not_found):
 -- their requests are still judged by Prism, their jobs cannot run.
-M.UNSERVED = {
-  ["/v4/images/generate-async"] = "emulator: issue 9 item 6, not yet on main",
-  ["/v3/images/precise-composite"] = "emulator: issue 9 item 6, not yet on main",
-  ["/v3/images/adaptive-composite"] = "emulator: issue 9 item 6, not yet on main",
-  ["/v3/images/upscale"] = "emulator: issue 9 item 6, not yet on main",
-}
+M.UNSERVED = {}
 
 local function unserved(path) return M.UNSERVED[path] ~= nil end
 
