@@ -535,6 +535,21 @@ describe("expiry", function()
   end)
 end)
 
+describe("--upload-bytes", function()
+  it("keeps at most that many bytes of uploaded PNGs, however many upload ids live", function()
+    local hero = helper.slurp("spec/fixtures/hero.png")
+    local emu = helper.start { extra = { ["upload-bytes"] = 2 * #hero } }
+    for _ = 1, 5 do
+      local r = emu:api("POST", "/v2/storage/image", { headers = { ["Content-Type"] = "image/png" }, body = hero })
+      assert.are.equal(200, r.status)
+    end
+    local h = emu:request("GET", "/__emulator/health").json
+    emu:stop()
+    assert.are.equal(5, h.uploads)
+    assert.are.equal(2 * #hero, h.upload_bytes)
+  end)
+end)
+
 describe("routing", function()
   local emu
   setup(function() emu = helper.start() end)

@@ -19,7 +19,7 @@ end
 -- GET /__emulator/health, with how many jobs, outputs and uploads it holds.
 function control.health(app)
   return errors.json(200, { status = "ok", jobs = count(app.jobs), outputs = count(app.outputs),
-    uploads = count(app.uploads) })
+    uploads = count(app.uploads), upload_bytes = app.upload_bytes and app.upload_bytes.total or 0 })
 end
 
 return control

@@ -29,6 +29,8 @@ flags.list = {
     help = "answer 429 past N requests a minute per API key (0: no limit; Adobe's default is 4)" },
   { name = "upload-seconds", kind = "number", default = 604800, arg = "S",
     help = "lifetime of an upload id (Adobe: 7 days)" },
+  { name = "upload-bytes", kind = "integer", default = 256 * 1024 * 1024, arg = "N",
+    help = "bytes of uploaded PNGs kept to draw upscales and composites with; past it the oldest draw as stand-ins" },
   { name = "seed", kind = "integer", arg = "N",
     help = "seed of the random numbers behind ids and image seeds (default: random)" },
   { name = "log", kind = "string", arg = "FILE",

@@ -48,10 +48,10 @@ function uploads.upload(app, ctx, req)
   end
   local id = util.uuid4()
   local now = native.now()
-  -- A PNG's bytes are kept: upscale and the composites draw with them.
   app.uploads[id] = { id = id, type = found, width = width, height = height, marks = marks,
-    bytes = found == "image/png" and req.body or nil, seed = tonumber(native.sha256(req.body):sub(1, 7), 16),
+    seed = tonumber(native.sha256(req.body):sub(1, 7), 16),
     created = now, expires = now + app.config.upload_seconds }
+  if found == "image/png" then uploads.keep_bytes(app, app.uploads[id], req.body) end
   return errors.json(200, { images = { { id = id } } })
 end
 
@@ -65,10 +65,42 @@ function uploads.find(app, id)
   return rec
 end
 
--- Forgets every upload past its expiry.
+-- A PNG's bytes are kept for upscale and the composites to draw with, up to
+-- --upload-bytes in all: past that the oldest uploads lose their bytes (they
+-- keep their id and size, and draw as a stand-in picture), so a week of
+-- upload ids cannot hold a week of images in memory [GUESS: Adobe keeps them].
+function uploads.keep_bytes(app, rec, bytes)
+  local kept = app.upload_bytes or { total = 0, first = 1, last = 0 }
+  app.upload_bytes = kept
+  rec.bytes = bytes
+  kept.total = kept.total + #bytes
+  kept.last = kept.last + 1
+  kept[kept.last] = rec
+  while kept.total > app.config.upload_bytes and kept.first <= kept.last do
+    local old = kept[kept.first]
+    kept[kept.first] = nil
+    kept.first = kept.first + 1
+    if old.bytes then
+      kept.total = kept.total - #old.bytes
+      old.bytes = nil
+    end
+  end
+end
+
+-- Forgets every upload past its expiry (and the bytes it kept).
 function uploads.sweep(app, now)
+  local kept = app.upload_bytes
   for id, rec in pairs(app.uploads) do
-    if now >= rec.expires then app.uploads[id] = nil end
+    if now >= rec.expires then
+      app.uploads[id] = nil
+      if kept and rec.bytes then kept.total = kept.total - #rec.bytes end
+      rec.bytes = nil
+    end
+  end
+  -- The queue's head is dropped as far as forgotten uploads reach.
+  while kept and kept.first <= kept.last and kept[kept.first].bytes == nil do
+    kept[kept.first] = nil
+    kept.first = kept.first + 1
   end
 end
 
