@@ -142,6 +142,21 @@ describe("firefly batch", function()
       assert.are.equal(before, #emu:log())
     end)
 
+    it("counts what the --cache already holds, and the run then sends nothing for it", function()
+      write(dir .. "/rows.csv", csv(3))
+      local out, rc = batch(("batch '%s/rows.csv' -o '%s/first' --cache '%s/cache'"):format(dir, dir, dir))
+      assert.are.equal(0, rc, out)
+      local before = #emu:log()
+      out, rc = batch(("validate '%s/rows.csv' -o '%s/second' --cache '%s/cache'"):format(dir, dir, dir))
+      assert.are.equal(0, rc, out)
+      assert.matches("submits%s+0 %(3 from the cache", out)
+      assert.are.equal(before, #emu:log())
+      out, rc = batch(("batch '%s/rows.csv' -o '%s/second' --cache '%s/cache'"):format(dir, dir, dir))
+      assert.are.equal(0, rc, out)
+      assert.matches("3 succeeded %(3 this run, 3 from the cache%)", out)
+      assert.are.equal(3, submits(emu))
+    end)
+
     it("exits 2 for an invalid file, with the line and field", function()
       write(dir .. "/rows.csv", "prompt,contentClass\na cat,painting\n")
       local out, rc = batch(("validate '%s/rows.csv'"):format(dir))
@@ -200,6 +215,21 @@ describe("firefly batch", function()
       assert.matches("rows.csv:2: warning: colour: unknown field", out, 1, true)
       assert.are.equal(1, select(2, out:gsub("colour", "")))
       assert.are.equal(1, submits(emu))
+    end)
+
+    it("off a terminal, prints a heartbeat line every 30 s even when no row finishes", function()
+      local display = require "firefly.cli.display"
+      local t, lines = 0, {}
+      local sink = { write = function(_, ...) lines[#lines + 1] = table.concat { ... } end, flush = function() end }
+      local show = display.new("plain", sink, sink, function() return t end)
+      local c = { total = 5, done = 1, failed = 0, canceled = 0, in_flight = 2, waiting = 2, queued = 2, elapsed = 0 }
+      for step = 1, 90 do
+        t = step
+        c.elapsed = step
+        show:tick(c)
+      end
+      assert.are.equal(3, #lines)
+      assert.matches("^%.%.%. 1 done, 0 failed, 2 in flight, 2 queued; elapsed 30 s", lines[1])
     end)
 
     it("prints one JSON event per line with --json", function()
@@ -283,6 +313,9 @@ describe("firefly batch, interrupted", function()
     write(dir .. "/rows.csv", csv(8))
     local pid = start(("batch '%s/rows.csv' -o '%s/out' --concurrency 2"):format(dir, dir))
     until_rows(2)
+    -- The gallery is written as rows finish: it can be opened mid-run.
+    local page = helper.slurp(dir .. "/out/index.html") or ""
+    assert.is_true(select(2, page:gsub('data%-status="succeeded"', "")) >= 2)
     os.execute("kill -INT " .. pid)
     wait_exit()
     local log = helper.slurp(dir .. "/log")
