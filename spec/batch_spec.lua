@@ -75,6 +75,21 @@ describe("firefly batch", function()
       assert.are.equal(0, #emu:log())
     end)
 
+    it("reads a spreadsheet's CSV: byte-order mark, CRLF, quoted commas, quotes and newlines, dotted and | lists", function()
+      write(dir .. "/rows.csv", "\239\187\191name,prompt,size.width,seeds,style.presets\r\n"
+        .. "a,\"one, \"\"two\"\"\r\nthree\",64,1|2,bw|golden\r\n\r\nb,plain,96,3,\r\n")
+      local list = assert(require("firefly.cli.rows").read(dir .. "/rows.csv"))
+      assert.are.equal(2, #list)
+      assert.are.equal(2, list[1].line)
+      assert.are.equal(5, list[2].line) -- the quoted newline and the blank line are counted
+      assert.are.equal('one, "two"\r\nthree', list[1].body.prompt)
+      assert.are.same({ width = 64 }, list[1].body.size)
+      assert.are.same({ 1, 2 }, list[1].body.seeds)
+      assert.are.same({ "bw", "golden" }, list[1].body.style.presets)
+      assert.are.equal("a", list[1].name)
+      assert.is_nil(list[2].body.style)
+    end)
+
     it("runs the valid rows with --skip-invalid and shows the skipped ones in the gallery", function()
       write(dir .. "/rows.csv", "prompt,size.width,size.height,seeds\na cat,64,64,1\na dog,abc,64,2\n")
       local out, rc = batch(("batch '%s/rows.csv' -o '%s/out' --skip-invalid"):format(dir, dir))

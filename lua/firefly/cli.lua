@@ -4,7 +4,6 @@
 -- or validation error, 3 credentials missing or refused, 130 interrupted.
 
 local core = require "firefly.core"
-local fs = require "firefly.fs"
 local names = require "firefly.cli.names"
 local operations = require "firefly.operations"
 
@@ -69,27 +68,6 @@ local COMMANDS = {
     .. "  checks every row and prints what `firefly batch` would send, with no network at all" },
 }
 
-local VALUE_FLAGS = { ["-n"] = "n", ["--n"] = "n", ["--size"] = "size", ["--seed"] = "seed", ["-o"] = "output",
-  ["--output"] = "output", ["--prompt"] = "prompt", ["--model-version"] = "model_version",
-  ["--timeout"] = "timeout", ["--concurrency"] = "concurrency", ["--rate-limit"] = "rate_limit",
-  ["--cache"] = "cache" }
-local BOOL_FLAGS = { ["--json"] = "json", ["-h"] = "help", ["--help"] = "help", ["--wait"] = "wait",
-  ["--dry-run"] = "dry_run", ["--skip-invalid"] = "skip_invalid", ["--retry-failed"] = "retry_failed" }
-
--- Number flags: {flag, min, max, integer}. A value outside is refused before
--- anything is allocated or sent (-n 1e9 would otherwise build a billion seeds).
-local NUMBERS = {
-  n = { "-n", 1, 4, true },                 -- Firefly's numVariations: 1..4 (API-NOTES)
-  seed = { "--seed", 0, 4294967295, true }, -- Adobe's seeds are 32-bit unsigned
-  timeout = { "--timeout", 0.001, 86400 },
-  concurrency = { "--concurrency", 1, 256, true },
-  rate_limit = { "--rate-limit", 0.001, 100000 },
-  factor = { "--factor", 2, 6, true },
-  blend = { "--blend", 0, 1 },
-  harmonization = { "--harmonization", 0, 1 },
-  shadow_intensity = { "--shadow-intensity", 0, 1 },
-}
-
 -- The command list of `firefly --help`: one line per registry command with
 -- its paths (operations.lua), then the tools.
 local function usage_text()
@@ -119,6 +97,7 @@ local VALUE_FLAGS = { ["-n"] = "n", ["--n"] = "n", ["--size"] = "size", ["--seed
 local BOOL_FLAGS = { ["--json"] = "json", ["-h"] = "help", ["--help"] = "help", ["--wait"] = "wait",
   ["--preserve-background"] = "preserve_background",
   ["--dry-run"] = "dry_run", ["--skip-invalid"] = "skip_invalid", ["--retry-failed"] = "retry_failed" }
+
 -- Number flags: {flag, min, max, integer}. A value outside is refused before
 -- anything is allocated or sent (-n 1e9 would otherwise build a billion seeds).
 local NUMBERS = {

@@ -49,13 +49,11 @@ local function csv_records(text)
       quoted = true
     elseif c == "," then
       push_field()
-    elseif c == "\r" and text:sub(i + 1, i + 1) == "\n" then
-      -- the \n that follows ends the record
     elseif c == "\n" then
       push_record()
       line = line + 1
       start = line
-    else
+    elseif not (c == "\r" and text:sub(i + 1, i + 1) == "\n") then -- CRLF: the \n ends the record
       field[#field + 1] = c
     end
     i = i + 1
@@ -230,11 +228,11 @@ local function csv_rows(text, base)
     else
       local op = schema_of(row)
       for _, name in ipairs(columns) do
-        local text = cells[name]
-        if not EXTRA[name] and text ~= nil and text ~= "" then
+        local cell = cells[name]
+        if not EXTRA[name] and cell ~= nil and cell ~= "" then
           local keys = split_dots(name)
           local node = node_at(op.document, op.request, keys)
-          put(row.body, keys, node and coerce(op.document, node, text, base) or text)
+          put(row.body, keys, node and coerce(op.document, node, cell, base) or cell)
         end
       end
     end
