@@ -54,6 +54,9 @@ static int build(ff_call *c, const char *token) {
   x->timeout = c->timeout;
   x->max_body = c->max_body;
   x->file = c->file;
+  x->min_rate = c->min_rate;
+  x->rate_grace = c->rate_grace;
+  x->https_only = c->https_only;
   x->follow_redirects = c->auth ? 0 : c->follow_redirects;
   x->done = finished;
   x->ud = c;

@@ -25,8 +25,11 @@ struct ff_call {
   int max_retries;     /* -1: the client's */
   int auth;
   int follow_redirects;
+  int https_only;      /* no plain-HTTP URL, redirects included */
   FILE *file;
   size_t max_body;
+  double min_rate;     /* see ff_xfer */
+  double rate_grace;
   double timeout;
   ff_call_done done;
   void *ud;

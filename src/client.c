@@ -12,6 +12,7 @@
 #include "call.h"
 #include "hosts.h"
 #include "clock.h"
+#include "files.h"
 #include "job.h"
 
 #define FF_SLOT_BITS 24 /* a handle is (generation << 24) | slot */
@@ -53,6 +54,11 @@ struct ff_client {
   uint64_t *reap;     /* operations released during a step, freed after it */
   int pollfd_taken;   /* a host waits on the descriptor: timeout() need not cover sockets */
   size_t nreap, capreap;
+  size_t max_download;
+  double min_download_rate, rate_grace;
+  int plain_http_downloads;
+  char **cleaned;     /* folders whose stale temporaries were removed already */
+  size_t ncleaned, capcleaned;
 };
 
 #define CLIENT(ctx) ((ff_client *)((char *)(ctx) - offsetof(ff_client, ctx)))
@@ -206,6 +212,11 @@ ff_client *ff_client_new(const ff_config *cfg, ff_decoder *dec, ff_error *err) {
   c->ctx.retry_unknown_outcome = cfg->retry_unknown_outcome;
   c->ctx.emit = emit;
   c->ctx.release = release;
+  c->max_download = cfg->max_download >= 1 && cfg->max_download < (double)SIZE_MAX ? (size_t)cfg->max_download
+                                                                                  : (size_t)1 << 30;
+  c->min_download_rate = cfg->min_download_rate > 0 ? cfg->min_download_rate : 0;
+  c->rate_grace = cfg->stall_timeout > 0 ? cfg->stall_timeout : 30;
+  c->plain_http_downloads = cfg->plain_http_downloads;
   if (ff_auth_init(&c->auth, &c->ctx, cfg->client_id, cfg->client_secret, cfg->scopes, cfg->ims_url,
                    cfg->access_token) != 0)
     goto nomem;
@@ -232,6 +243,8 @@ void ff_client_free(ff_client *c) {
   ff_ratelimit_free(&c->limit);
   ff_auth_free(&c->auth);
   ff_engine_free(c->engine);
+  for (i = 0; i < c->ncleaned; i++) free(c->cleaned[i]);
+  free(c->cleaned);
   free(c->slots);
   free(c->reap);
   free(c->api_key);
@@ -273,6 +286,25 @@ uint64_t ff_client_attach(ff_client *c, const char *status_url, const char *canc
 
 /* ---- single requests and downloads ---- */
 
+/* A download's own failures, in the user's terms; others are left to ff_error_from_xfer. */
+static void download_error(ff_op *op, ff_xfer *x, ff_error *e) {
+  ff_client *c = op->client;
+  if (x == NULL) return;
+  if (x->write_errno) {
+    ff_error_set(e, FF_E_IO, "cannot write %s: %s", op->path, strerror(x->write_errno));
+  } else if (x->too_large || x->code == CURLE_FILESIZE_EXCEEDED) {
+    ff_error_set(e, FF_E_TRANSPORT, "the download of %s is larger than max_download (%zu bytes); nothing was saved",
+                 op->path, c->max_download);
+  } else if (x->too_slow) {
+    ff_error_set(e, FF_E_TIMEOUT, "the download of %s fell below min_download_rate (%.0f bytes/s); nothing was saved",
+                 op->path, c->min_download_rate);
+  } else {
+    return;
+  }
+  e->attempts = x->attempts;
+  ff_strlcpy(e->request_id, x->request_id, sizeof e->request_id);
+}
+
 static void call_done(ff_call *call, ff_xfer *x, ff_error *err) {
   ff_op *op = call->ud;
   ff_client *c = op->client;
@@ -283,17 +315,17 @@ static void call_done(ff_call *call, ff_xfer *x, ff_error *err) {
     /* The whole body is on disk before the file takes its final name. */
     FILE *f = op->file;
     op->file = NULL;
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 || rename(op->tmp, op->path) != 0) {
-      int e = errno;
-      unlink(op->tmp);
+    ff_error local;
+    ff_error_init(&local);
+    if (ff_file_commit(f, op->tmp, op->path, ev ? &ev->err : &local) != 0) {
       ok = 0;
-      if (ev) {
-        ev->type = FF_EV_ERROR;
-        ff_error_set(&ev->err, FF_E_IO, "cannot write %s: %s", op->path, strerror(e));
-      }
+      if (ev) ev->type = FF_EV_ERROR;
     }
+    free(op->tmp); /* renamed or removed: nothing of ours is left under that name */
+    op->tmp = NULL;
   } else if (!ok) {
     op_close_file(op);
+    if (ev && err == NULL && op->path) download_error(op, x, &ev->err);
   }
   if (ev) {
     if (err) {
@@ -337,32 +369,66 @@ nomem:
   return 0;
 }
 
-static int open_tmp(ff_op *op, const char *path, ff_rng *rng) {
-  size_t n = strlen(path) + 32;
-  int fd;
-  op->path = ff_strdup(path);
-  op->tmp = malloc(n);
-  if (op->path == NULL || op->tmp == NULL) return ENOMEM;
-  snprintf(op->tmp, n, "%s.part-%08x", path, (unsigned)ff_rng_next(rng));
-  fd = open(op->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    int e = errno;
-    free(op->tmp);
-    op->tmp = NULL;
-    return e;
+/*
+** Output URLs come from the server's JSON: only an https URL that parses is
+** fetched (http where the user's API is plain HTTP itself, as the emulator's).
+*/
+static int url_fetchable(ff_client *c, const char *url, ff_error *err) {
+  CURLU *u = curl_url();
+  char *scheme = NULL, *host = NULL;
+  int ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+           curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+           curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host[0] &&
+           (strcmp(scheme, "https") == 0 || (c->plain_http_downloads && strcmp(scheme, "http") == 0));
+  curl_free(scheme);
+  curl_free(host);
+  curl_url_cleanup(u);
+  if (!ok)
+    ff_error_set(err, FF_E_VALIDATION, "refusing to fetch the output URL '%.200s': not an %s URL", url,
+                 c->plain_http_downloads ? "http(s)" : "https");
+  return ok ? 0 : -1;
+}
+
+/* Leftovers of killed runs go the first time this client saves into a folder. */
+static void clean_once(ff_client *c, const char *path) {
+  char *dir = ff_dirname(path);
+  size_t i;
+  if (dir == NULL) return;
+  for (i = 0; i < c->ncleaned; i++) {
+    if (strcmp(c->cleaned[i], dir) == 0) {
+      free(dir);
+      return;
+    }
   }
-  op->file = fdopen(fd, "wb");
-  if (op->file == NULL) {
-    int e = errno;
-    close(fd);
-    return e;
+  if (c->ncleaned == c->capcleaned) {
+    size_t cap = c->capcleaned ? c->capcleaned * 2 : 8;
+    char **l = realloc(c->cleaned, cap * sizeof *l);
+    if (l == NULL) {
+      free(dir);
+      return;
+    }
+    c->cleaned = l;
+    c->capcleaned = cap;
   }
+  ff_files_clean(dir, FF_STALE_SECONDS);
+  c->cleaned[c->ncleaned++] = dir;
+}
+
+static int prepare_save(ff_client *c, const char *path, ff_error *err) {
+  if (ff_file_replaceable(path, err) != 0) return -1;
+  clean_once(c, path);
   return 0;
 }
 
+int ff_client_copy(ff_client *c, const char *src, const char *path, ff_error *err) {
+  if (prepare_save(c, path, err) != 0) return -1;
+  return ff_file_copy(src, path, ff_engine_rng(c->engine), err);
+}
+
 uint64_t ff_client_download(ff_client *c, const char *url, const char *path, ff_error *err) {
-  ff_op *op = op_new(c, OP_DOWNLOAD);
-  int e;
+  ff_op *op;
+  if (url_fetchable(c, url, err) != 0 || (path && prepare_save(c, path, err) != 0)) return 0;
+  op = op_new(c, OP_DOWNLOAD);
   if (op == NULL) {
     ff_error_set(err, FF_E_NOMEM, "out of memory starting a download");
     return 0;
@@ -370,13 +436,22 @@ uint64_t ff_client_download(ff_client *c, const char *url, const char *path, ff_
   ff_call_init(&op->call, &c->ctx, call_done, op);
   op->call.auth = 0; /* presigned URLs: no credential ever goes to an output host */
   op->call.follow_redirects = 1;
+  op->call.https_only = !c->plain_http_downloads;
   op->call.retry = FF_RETRY_IDEMPOTENT;
-  op->call.timeout = 0; /* large files take as long as they take; the stall timeout guards */
-  op->call.max_body = (size_t)1 << 30;
-  if (path && (e = open_tmp(op, path, ff_engine_rng(c->engine))) != 0) {
-    ff_error_set(err, FF_E_IO, "cannot create %s: %s", path, strerror(e));
-    op_free(c, op);
-    return 0;
+  op->call.timeout = 0; /* large files take as long as they take; min_download_rate bounds them */
+  op->call.max_body = c->max_download;
+  op->call.min_rate = c->min_download_rate;
+  op->call.rate_grace = c->rate_grace;
+  if (path) {
+    if ((op->path = ff_strdup(path)) == NULL) {
+      op_free(c, op);
+      ff_error_set(err, FF_E_NOMEM, "out of memory starting a download");
+      return 0;
+    }
+    if ((op->file = ff_file_tmp(path, ff_engine_rng(c->engine), &op->tmp, err)) == NULL) {
+      op_free(c, op);
+      return 0;
+    }
   }
   op->call.file = op->file;
   if (ff_call_set(&op->call, "GET", url, NULL, 0, NULL) != 0) {

@@ -32,6 +32,9 @@ typedef struct ff_config {
   const char *proxy;
   const char *user_agent;
   int retry_unknown_outcome; /* one resend of a submit whose answer was lost */
+  double max_download;       /* bytes one output may have, in memory or on disk */
+  double min_download_rate;  /* bytes/s a download must average after stall_timeout; 0: none */
+  int plain_http_downloads;  /* http:// output URLs may be fetched (the API itself is plain HTTP) */
   int debug;
 } ff_config;
 
@@ -54,8 +57,15 @@ uint64_t ff_client_attach(ff_client *c, const char *status_url, const char *canc
                           const char *job_id, double timeout, ff_error *err);
 uint64_t ff_client_request(ff_client *c, const char *method, const char *url, const char *body,
                            size_t len, const char *content_type, ff_retry_mode retry, ff_error *err);
-/* path NULL keeps the bytes in memory; otherwise streams to a temporary file renamed on success. */
+/*
+** path NULL keeps the bytes in memory; otherwise streams to a temporary file
+** renamed on success. Only an https URL (http where allowed) is fetched, and
+** only over a missing path or a regular file; the first save into a folder
+** removes the client's stale temporaries there.
+*/
 uint64_t ff_client_download(ff_client *c, const char *url, const char *path, ff_error *err);
+/* Copies a local file (a cache hit) to path the same way; 0, or -1 with err set. */
+int ff_client_copy(ff_client *c, const char *src, const char *path, ff_error *err);
 /* 1 when a cancel was started, 0 when the handle is unknown or already finished. */
 int ff_client_cancel(ff_client *c, uint64_t handle);
 

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -358,12 +359,41 @@ static int is_2xx(long s) { return s >= 200 && s < 300; }
 static size_t on_body(char *p, size_t size, size_t n, void *ud) {
   ff_xfer *x = ud;
   size_t len = size * n;
-  if (x->file != NULL && is_2xx(x->status)) return fwrite(p, 1, len, x->file);
+  if (x->file != NULL && is_2xx(x->status)) {
+    size_t w;
+    if (x->received + len > x->max_body) {
+      x->too_large = 1;
+      return 0;
+    }
+    errno = 0;
+    w = fwrite(p, 1, len, x->file);
+    x->received += w;
+    if (w != len) x->write_errno = errno ? errno : EIO; /* a full disk: the caller hears ENOSPC, not "transport" */
+    return w;
+  }
   if (x->response.len + len > (x->file ? FF_ERRBODY_CAP : x->max_body)) {
     x->too_large = 1; /* returning short makes curl stop with CURLE_WRITE_ERROR */
     return 0;
   }
   return ff_buf_append(&x->response, p, len) ? 0 : len;
+}
+
+/*
+** A body must keep up an average of min_rate once rate_grace has passed: a
+** file of n bytes then ends by rate_grace + n / min_rate, however slowly a
+** server trickles it (the stall timeout alone never fires at 1 byte a second).
+*/
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+  ff_xfer *x = ud;
+  double late = ff_now() - x->started - x->rate_grace;
+  (void)dltotal;
+  (void)ultotal;
+  (void)ulnow;
+  if (late > 0 && (double)dlnow < late * x->min_rate) {
+    x->too_slow = 1;
+    return 1;
+  }
+  return 0;
 }
 
 /* Keeps the few response headers the protocol layer needs; C only, no Lua. */
@@ -399,7 +429,8 @@ static int on_socket(void *ud, curl_socket_t fd, curlsocktype purpose) {
 static int reset_sinks(ff_xfer *x) {
   ff_buf_reset(&x->response);
   x->status = 0;
-  x->too_large = 0;
+  x->too_large = x->too_slow = x->write_errno = 0;
+  x->received = 0;
   x->sent = 0;
   x->retry_after = -1;
   x->content_type[0] = x->retry_after_raw[0] = x->errbuf[0] = '\0';
@@ -425,7 +456,7 @@ static int setup(ff_xfer *x) {
   curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->headers);
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, x->https_only ? "https" : "http,https");
   if (strcmp(x->method, "GET") == 0) {
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
   } else {
@@ -443,13 +474,19 @@ static int setup(ff_xfer *x) {
   if (x->follow_redirects) {
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, x->https_only ? "https" : "http,https");
   }
   if (cfg->connect_timeout > 0) curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms_of(cfg->connect_timeout));
   if (x->timeout > 0) curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms_of(x->timeout));
   if (cfg->stall_timeout > 0) {
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (ms_of(cfg->stall_timeout) + 999) / 1000);
+  }
+  if (x->file) curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_body);
+  if (x->min_rate > 0) {
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
   }
   if (cfg->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_file);
   if (cfg->proxy) curl_easy_setopt(h, CURLOPT_PROXY, cfg->proxy);
@@ -501,7 +538,9 @@ static int never_sent(CURLcode code) {
 static int should_retry(ff_xfer *x) {
   if (x->retry == FF_RETRY_NEVER) return 0;
   if (x->code != CURLE_OK) {
-    if (x->too_large || (x->code == CURLE_WRITE_ERROR && x->file)) return 0;
+    if (x->too_large || x->write_errno || x->code == CURLE_FILESIZE_EXCEEDED ||
+        (x->code == CURLE_WRITE_ERROR && x->file))
+      return 0;
     if (x->retry == FF_RETRY_IDEMPOTENT) return 1;
     return !x->sent;
   }

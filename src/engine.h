@@ -57,10 +57,13 @@ struct ff_xfer {
   ff_retry_mode retry;
   int max_retries;             /* -1: the engine's default */
   int follow_redirects;        /* only where no credential is attached */
+  int https_only;              /* refuse http://, on redirects too */
   double timeout;              /* per attempt, 0 for none (downloads rely on the stall timeout) */
-  size_t max_body;             /* cap on a body kept in memory */
+  size_t max_body;             /* cap on a body, kept in memory or streamed to file */
   FILE *file;                  /* 2xx bodies stream here when set */
   int secret;                  /* headers, body or response hold a secret: wiped before freed */
+  double min_rate;             /* bytes/s a body must average once rate_grace has passed; 0: none */
+  double rate_grace;
   char sent_request_id[40];    /* the x-request-id we sent; stands in when none comes back */
 
   /* The outcome of the last attempt. */
@@ -69,6 +72,9 @@ struct ff_xfer {
   int attempts;
   int sent;                    /* the request may have reached the server */
   int too_large;
+  int too_slow;                /* the body fell behind min_rate */
+  int write_errno;             /* why the file took fewer bytes than it was given, 0 if it did not */
+  size_t received;             /* body bytes of this attempt */
   double retry_after;          /* seconds, -1 when the server gave none */
   ff_buf response;             /* the body (or, with a file, a non-2xx body) */
   char request_id[128];

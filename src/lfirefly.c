@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -19,6 +20,7 @@
 #include "client.h"
 #include "clock.h"
 #include "compat.h"
+#include "files.h"
 #include "sha256.h"
 
 #define CLIENT_MT "firefly.core.client"
@@ -428,13 +430,31 @@ static int f_request(lua_State *L) {
   return push_handle(L, ff_client_request(lc->c, methods[m], url, body, len, ctype, modes[r], &err), &err);
 }
 
+/* A number is not a URL: no coercion of 42 into host "42". */
+static const char *check_url(lua_State *L, int i) {
+  luaL_checktype(L, i, LUA_TSTRING);
+  return check_cstr(L, i, "url");
+}
+
 static int f_download(lua_State *L) {
   lclient *lc = check_open(L);
-  const char *url = check_cstr(L, 2, "url");
+  const char *url = check_url(L, 2);
   const char *path = opt_cstr(L, 3, "path");
   ff_error err;
   ff_error_init(&err);
   return push_handle(L, ff_client_download(lc->c, url, path, &err), &err);
+}
+
+/* copy(src, path): a local file saved as a download would be; true, or fail, err. */
+static int f_copy(lua_State *L) {
+  lclient *lc = check_open(L);
+  const char *src = check_cstr(L, 2, "path");
+  const char *path = check_cstr(L, 3, "path");
+  ff_error err;
+  ff_error_init(&err);
+  if (ff_client_copy(lc->c, src, path, &err) != 0) return push_fail(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 static int f_cancel(lua_State *L) {
@@ -578,6 +598,11 @@ static int io_new(lua_State *L) {
   lua_getfield(L, 1, "retry_unknown_outcome");
   cfg.retry_unknown_outcome = lua_toboolean(L, -1);
   lua_pop(L, 1);
+  cfg.max_download = opt_num(L, "max_download", 1 << 30, 1, 9007199254740992.0);
+  cfg.min_download_rate = opt_num(L, "min_download_rate", 0, 0, 1e12);
+  lua_getfield(L, 1, "plain_http_downloads");
+  cfg.plain_http_downloads = lua_toboolean(L, -1);
+  lua_pop(L, 1);
   if (cfg.access_token == NULL && (cfg.client_id == NULL || cfg.client_secret == NULL || cfg.ims_url == NULL))
     return luaL_error(L, "firefly.core.new needs access_token, or client_id, client_secret and ims_url");
   if (cfg.scopes == NULL) cfg.scopes = "openid,AdobeID,firefly_api,ff_apis";
@@ -597,6 +622,7 @@ static int io_new(lua_State *L) {
 
 static const luaL_Reg meth[] = {
   {"submit", f_submit}, {"attach", f_attach}, {"request", f_request}, {"download", f_download},
+  {"copy", f_copy},
   {"cancel", f_cancel}, {"step", f_step}, {"timeout", f_timeout}, {"pollfd", f_pollfd},
   {"events", f_events}, {"stats", f_stats},
   {"close", f_close}, {NULL, NULL}};
@@ -623,20 +649,57 @@ static int io_sha256(lua_State *L) {
   return 1;
 }
 
+/*
+** Opens path only if it is a regular file: a FIFO would block the open (or
+** the read) forever, a device never ends. errno says why on -1.
+*/
+static int open_regular(const char *path, int flags) {
+  struct stat st;
+  int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    return -1;
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
+static const char *why(int e) {
+  return e == EINVAL ? "not a regular file (a FIFO or a device is never read or written)" : strerror(e);
+}
+
 /* sha256_file(path) -> hex, or fail, message: streamed, never the whole file in memory. */
 static int io_sha256_file(lua_State *L) {
   const char *path = check_cstr(L, 1, "path");
-  FILE *f = fopen(path, "rb");
+  int fd = open_regular(path, O_RDONLY);
+  FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
   ff_sha256 h;
   char buf[65536], hex[65];
   size_t n;
   if (f == NULL) {
+    int e = errno;
+    if (fd >= 0) close(fd);
     luaL_pushfail(L);
-    lua_pushfstring(L, "%s: %s", path, strerror(errno));
+    lua_pushfstring(L, "%s: %s", path, why(e));
     return 2;
   }
   ff_sha256_init(&h);
   while ((n = fread(buf, 1, sizeof buf, f)) > 0) ff_sha256_update(&h, buf, n);
+  if (ferror(f)) {
+    int e = errno;
+    fclose(f);
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", path, why(e));
+    return 2;
+  }
   fclose(f);
   ff_sha256_hex(&h, hex);
   lua_pushstring(L, hex);
@@ -652,7 +715,7 @@ static int io_append_sync(lua_State *L) {
   const char *path = check_cstr(L, 1, "path");
   size_t len, off = 0;
   const char *s = luaL_checklstring(L, 2, &len);
-  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int fd = open_regular(path, O_WRONLY | O_CREAT | O_APPEND);
   if (fd < 0) goto fail;
   while (off < len) {
     ssize_t w = write(fd, s + off, len - off);
@@ -672,7 +735,7 @@ static int io_append_sync(lua_State *L) {
   return 1;
 fail:
   luaL_pushfail(L);
-  lua_pushfstring(L, "%s: %s", path, strerror(errno));
+  lua_pushfstring(L, "%s: %s", path, why(errno));
   return 2;
 }
 
@@ -710,9 +773,64 @@ static int io_signalled(lua_State *L) {
   return 1;
 }
 
+/* The Lua layer's folder work, without a shell: true, or fail, message. */
+static int push_ok(lua_State *L, int rc, ff_error *err) {
+  if (rc != 0) {
+    luaL_pushfail(L);
+    lua_pushstring(L, err->message);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int io_mkdir_p(lua_State *L) {
+  ff_error err;
+  ff_error_init(&err);
+  return push_ok(L, ff_mkdir_p(check_cstr(L, 1, "path"), &err), &err);
+}
+
+static int io_remove_tree(lua_State *L) {
+  ff_error err;
+  ff_error_init(&err);
+  return push_ok(L, ff_remove_tree(check_cstr(L, 1, "path"), &err), &err);
+}
+
+/*
+** file_info(path) -> kind, size: "file", "directory", "fifo", "device",
+** "socket" or "other", without opening it (opening a FIFO blocks, reading
+** /dev/zero never ends); fail, message when there is nothing there.
+*/
+static int io_file_info(lua_State *L) {
+  const char *path = check_cstr(L, 1, "path");
+  struct stat st;
+  const char *kind = "other";
+  if (stat(path, &st) != 0) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(errno));
+    return 2;
+  }
+  if (S_ISREG(st.st_mode)) kind = "file";
+  else if (S_ISDIR(st.st_mode)) kind = "directory";
+  else if (S_ISFIFO(st.st_mode)) kind = "fifo";
+  else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) kind = "device";
+  else if (S_ISSOCK(st.st_mode)) kind = "socket";
+  lua_pushstring(L, kind);
+  lua_pushnumber(L, (lua_Number)st.st_size);
+  return 2;
+}
+
+/* isatty(fd): whether a terminal is there (the CLI's live progress), no `test -t`. */
+static int io_isatty(lua_State *L) {
+  lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+  return 1;
+}
+
 static const luaL_Reg corelib[] = {{"new", io_new}, {"now", io_now}, {"sha256", io_sha256},
                                    {"sha256_file", io_sha256_file}, {"append_sync", io_append_sync},
                                    {"trap_signals", io_trap_signals}, {"signalled", io_signalled},
+                                   {"mkdir_p", io_mkdir_p}, {"remove_tree", io_remove_tree},
+                                   {"file_info", io_file_info}, {"isatty", io_isatty},
                                    {NULL, NULL}};
 
 /* The one symbol core.so exports (everything else is built with hidden visibility). */

@@ -11,18 +11,15 @@
 
 local cjson = require "firefly.json"
 local core = require "firefly.core"
+local errors = require "firefly.errors"
 local fs = require "firefly.fs"
 
 local cache = {}
 
+-- A regular file, looked at without opening it (a FIFO would block the open).
 local function is_file(path)
   if path:match("^%a[%w+.-]*://") then return false end
-  local f = io.open(path, "rb")
-  if not f then return false end
-  -- A directory opens on Linux but cannot be read.
-  local ok = f:read(0) ~= nil or f:seek("end") == 0
-  f:close()
-  return ok
+  return core.file_info(path) == "file"
 end
 
 local INPUT_KEYS = { source = true, path = true, file = true }
@@ -94,8 +91,11 @@ local Cache = {}
 Cache.__index = Cache
 
 function cache.open(dir)
-  fs.mkdir_p(dir)
   return setmetatable({ dir = dir }, Cache)
+end
+
+local function io_error(message)
+  return nil, errors.new { kind = "io", message = message }
 end
 
 -- The stored entry for key: { result = Adobe's result, files = {path per output} }.
@@ -114,7 +114,7 @@ function Cache:get(key)
 end
 
 local function extension(url)
-  local path = (url or ""):match("^[^?#]*") or ""
+  local path = tostring(url or ""):match("^[^?#]*") or ""
   return path:match("%.(%w+)$") or "bin"
 end
 
@@ -123,12 +123,13 @@ end
 function Cache:put(key, r, fetch)
   local final = self.dir .. "/" .. key
   local tmp = ("%s/.tmp-%s-%d-%d"):format(self.dir, key, math.random(1, 1e9), math.floor(core.now() * 1e6) % 1e9)
-  fs.mkdir_p(tmp)
+  local made, why = fs.mkdir_p(tmp)
+  if not made then return io_error("cannot store the result in the cache: " .. why) end
   local names, plain = {}, {}
   for i, out in ipairs(r.outputs) do
-    local media = out.image or out.video or {}
-    local name = ("%d.%s"):format(i, extension(media.url))
-    local ok, err = fetch(media.url, tmp .. "/" .. name)
+    -- out.url: every result shape's output URL (result.new sets it).
+    local name = ("%d.%s"):format(i, extension(out.url))
+    local ok, err = fetch(out.url, tmp .. "/" .. name)
     if not ok then
       fs.rm_rf(tmp)
       return nil, err
@@ -138,9 +139,13 @@ function Cache:put(key, r, fetch)
   for k, v in pairs(r) do
     if k ~= "job_id" and k ~= "request_id" then plain[k] = v end
   end
-  local f = assert(io.open(tmp .. "/entry.json", "wb"))
-  f:write(cjson.encode { result = plain, files = names, job_id = r.job_id, request_id = r.request_id })
-  f:close()
+  -- append_sync checks every write and the fsync: a full disk is an error, never a short entry.
+  local ok, err = core.append_sync(tmp .. "/entry.json",
+    cjson.encode { result = plain, files = names, job_id = r.job_id, request_id = r.request_id })
+  if not ok then
+    fs.rm_rf(tmp)
+    return io_error("cannot write the cache entry " .. err)
+  end
   if not os.rename(tmp, final) then
     -- Another run stored the same key first: theirs is as good as ours.
     fs.rm_rf(tmp)

@@ -178,7 +178,7 @@ local function json_out(io_, v)
 end
 
 local function is_tty()
-  return os.execute("test -t 2") == true or os.execute("test -t 2") == 0
+  return require("firefly.core").isatty(2)
 end
 
 local function progress_printer(io_, opts)

@@ -43,6 +43,8 @@ function firefly.new(opts)
     stall_timeout = o.stall_timeout, poll_first = o.poll_interval, poll_max = o.poll_max,
     max_retries = o.max_retries, retry_after_cap = o.retry_after_cap,
     retry_unknown_outcome = o.retry_unknown_outcome,
+    max_download = o.max_download, min_download_rate = o.min_download_rate,
+    plain_http_downloads = o.api_url:match("^http://") ~= nil, -- the user chose plain HTTP (an emulator)
     rate_per_minute = o.rate_limit and o.rate_limit.per_minute,
     rate_per_day = o.rate_limit and o.rate_limit.per_day,
     user_agent = o.user_agent or ("firefly-lua/0.1.0 (" .. _VERSION .. ")"),
@@ -298,7 +300,13 @@ function Client:_transfer(handle)
   return self:_track(handle, job.transfer(self, handle))
 end
 
+-- url comes from the server's JSON: a number or a table is not a URL, and
+-- the core fetches only https (http where api_url is plain HTTP itself).
 function Client:_download(url, path)
+  if type(url) ~= "string" then
+    return nil, errors.new { kind = "validation",
+      message = ("an output URL must be a string, got %s %s: it is not fetched"):format(type(url), tostring(url)) }
+  end
   local handle, err = self._core:download(url, path)
   if not handle then return nil, errors.from_core(err) end
   return self:_track(handle, job.transfer(self, handle))

@@ -9,6 +9,7 @@
 
 local cjson = require "firefly.json"
 local core = require "firefly.core"
+local errors = require "firefly.errors"
 
 local journal = {}
 
@@ -46,11 +47,12 @@ function Journal:take(key)
   if list and #list > 0 then return table.remove(list, 1) end
 end
 
+-- true, or nil and an io error naming the file and the system's reason.
 function Journal:write(entry)
   entry.time = entry.time or os.time()
   local ok, err = core.append_sync(self.path, cjson.encode(entry) .. "\n")
-  if not ok then io.stderr:write("firefly: journal: ", tostring(err), "\n") end
-  return ok
+  if not ok then return nil, errors.new { kind = "io", job_id = entry.job_id, message = "cannot write the journal " .. err } end
+  return true
 end
 
 function Journal:record(key, op, j)

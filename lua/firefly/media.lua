@@ -1,5 +1,6 @@
 -- What an image file is, from its first bytes: the media type Firefly's upload
--- takes (image/png, image/jpeg, image/webp, image/tiff, image/jxl) and, when the header says, its
+-- takes (image/png, image/jpeg, image/webp, image/tiff, image/jxl) and, when
+-- the header says, its
 -- pixel size. The client picks the upload's Content-Type with it; the emulator
 -- refuses a body that is not what its Content-Type claims and learns the size
 -- a fill result must have. Arithmetic only (no bit operators), so it runs on
@@ -34,8 +35,9 @@ local function le24(s, i)
   return (c * 256 + b) * 256 + a
 end
 
+-- The first chunk must be a 13-byte IHDR (PNG spec 11.2.2).
 local function png_size(s)
-  if #s < 24 or s:sub(13, 16) ~= "IHDR" then return nil end
+  if #s < 24 or be32(s, 9) ~= 13 or s:sub(13, 16) ~= "IHDR" then return nil end
   return be32(s, 17), be32(s, 21)
 end
 
@@ -62,8 +64,10 @@ end
 local function webp_size(s)
   local chunk = s:sub(13, 16)
   if chunk == "VP8 " and #s >= 30 then
+    if s:sub(24, 26) ~= "\157\1\42" then return nil end -- a key frame's start code (RFC 6386 9.1)
     return le16(s, 27) % 0x4000, le16(s, 29) % 0x4000
   elseif chunk == "VP8L" and #s >= 25 then
+    if s:byte(21) ~= 0x2f then return nil end -- the lossless signature byte
     local b0, b1, b2, b3 = s:byte(22, 25)
     local w = 1 + b0 + (b1 % 64) * 256
     local h = 1 + math.floor(b1 / 64) + b2 * 4 + (b3 % 16) * 1024
@@ -144,22 +148,96 @@ local function jxl_size(s)
   return nil
 end
 
--- media type, width, height (the size is nil when the header does not say);
--- nil when the bytes are none of the accepted types.
-function media.sniff(bytes)
+-- The signatures known, and the header reader of each.
+local KINDS = {
+  { mime = "image/png", name = "PNG", size = png_size, test = function(s) return s:sub(1, 8) == "\137PNG\r\n\26\n" end },
+  { mime = "image/jpeg", name = "JPEG", size = jpeg_size, test = function(s) return s:sub(1, 3) == "\255\216\255" end },
+  { mime = "image/webp", name = "WEBP", size = webp_size,
+    test = function(s) return s:sub(1, 4) == "RIFF" and s:sub(9, 12) == "WEBP" end },
+  { mime = "image/tiff", name = "TIFF", size = tiff_size,
+    test = function(s) return s:sub(1, 4) == "II*\0" or s:sub(1, 4) == "MM\0*" end },
+  { mime = "image/jxl", name = "JPEG XL", size = jxl_size,
+    test = function(s) return s:sub(1, 2) == "\255\10" or s:sub(1, 12) == JXL_BOX end },
+}
+
+local function kind_of(bytes)
   if type(bytes) ~= "string" then return nil end
-  if bytes:sub(1, 8) == "\137PNG\r\n\26\n" then
-    return "image/png", png_size(bytes)
-  elseif bytes:sub(1, 3) == "\255\216\255" then
-    return "image/jpeg", jpeg_size(bytes)
-  elseif bytes:sub(1, 4) == "RIFF" and bytes:sub(9, 12) == "WEBP" then
-    return "image/webp", webp_size(bytes)
-  elseif bytes:sub(1, 4) == "II*\0" or bytes:sub(1, 4) == "MM\0*" then
-    return "image/tiff", tiff_size(bytes)
-  elseif bytes:sub(1, 2) == "\255\10" or bytes:sub(1, 12) == JXL_BOX then
-    return "image/jxl", jxl_size(bytes)
+  for _, k in ipairs(KINDS) do
+    if k.test(bytes) then return k end
   end
   return nil
+end
+
+-- A reader runs over bytes anyone may hand in: one that runs off their end
+-- (a cut JPEG XL header) means no size, never an error.
+local function size_of(k, bytes)
+  local ok, w, h = pcall(k.size, bytes)
+  if ok then return w, h end
+  return nil
+end
+
+-- media type, width, height (the size is nil when the header does not say);
+-- nil when the bytes start with none of the known signatures.
+function media.sniff(bytes)
+  local k = kind_of(bytes)
+  if not k then return nil end
+  return k.mime, size_of(k, bytes)
+end
+
+-- The media type of a whole image, or nil and why not: the signature, then
+-- the header behind it (a PNG's IHDR, a JPEG's start of frame, a WEBP's
+-- VP8 frame header, a TIFF's first IFD, a JPEG XL SizeHeader) naming a size
+-- of at least one pixel. Eight bytes of PNG
+-- signature are not an image.
+function media.check(bytes)
+  local k = kind_of(bytes)
+  if not k or not media.accepted(k.mime) then
+    return nil, ("not a %s image (Firefly's upload takes only those)"):format(media.names())
+  end
+  local w, h = size_of(k, bytes)
+  if not (w and h and w > 0 and h > 0) then
+    return nil, ("not a whole %s image: its header is missing or broken"):format(k.name)
+  end
+  return k.mime
+end
+
+local function le32(s, i)
+  local a, b, c, d = s:byte(i, i + 3)
+  return ((d * 256 + c) * 256 + b) * 256 + a
+end
+
+-- Whether a file of `size` bytes, starting with `head` (its first 16 bytes or
+-- more) and ending with `tail` (its last 16), is whole by its own account: a
+-- PNG ends with IEND, a JPEG with its end-of-image marker, a WEBP is as long
+-- as its RIFF header says. A body cut short, or one whose Content-Length
+-- promised less than the server had, fails this however the transfer ended.
+-- Other types (video) are taken as they came: nil, or false and why.
+function media.whole(head, tail, size)
+  local k = kind_of(head)
+  if not k or #head < 12 or #tail < 12 then return true end
+  if k.mime == "image/png" and tail:sub(-12) ~= "\0\0\0\0IEND\174\66\96\130" then
+    return false, "the PNG has no end chunk (IEND)"
+  elseif k.mime == "image/jpeg" and tail:sub(-2) ~= "\255\217" then
+    return false, "the JPEG has no end-of-image marker"
+  elseif k.mime == "image/webp" and le32(head, 5) + 8 + le32(head, 5) % 2 ~= size then
+    return false, ("the WEBP says it is %d bytes, not %d"):format(le32(head, 5) + 8, size)
+  end
+  return true
+end
+
+-- "JPEG, PNG or WEBP": the accepted types as people name them, in TYPES' order
+-- (TIFF and JPEG XL join them once TYPES takes them).
+function media.names()
+  local names = {}
+  for _, mime in ipairs(media.TYPES) do
+    local name = mime
+    for _, k in ipairs(KINDS) do
+      if k.mime == mime then name = k.name end
+    end
+    names[#names + 1] = name
+  end
+  local last = table.remove(names)
+  return #names > 0 and table.concat(names, ", ") .. " or " .. last or last
 end
 
 function media.accepted(mime)

@@ -18,6 +18,10 @@ local DEFAULTS = {
   retry_after_cap = 120,  -- a longer retry-after is returned as an error, not slept through
   retry_unknown_outcome = false, -- resend, once, a submit whose answer was lost (may make two jobs)
   validate = "strict",    -- "strict" refuses a broken rule before sending, "warn" logs it and sends, "off" sends as is
+  -- One output, on disk or in memory: Firefly's largest are upscaled images and
+  -- videos of tens of MB [GUESS: Adobe states no output size]; 1 GiB leaves room.
+  max_download = 1024 * 1024 * 1024,
+  min_download_rate = 8192, -- bytes/s a download must average after stall_timeout
 }
 
 local ENV = {
@@ -35,6 +39,7 @@ local TYPES = {
   poll_max = "number", request_timeout = "number", connect_timeout = "number",
   stall_timeout = "number", max_retries = "number", retry_after_cap = "number",
   retry_unknown_outcome = "boolean",
+  max_download = "number", min_download_rate = "number",
   ca_file = "string", proxy = "string", log = "string",
   user_agent = "string",
   rate_limit = "table",   -- {per_minute = n, per_day = n}: a client-side budget of submits
@@ -60,6 +65,8 @@ local RANGES = {
   retry_after_cap = { 0, 86400, "seconds" },
   ["rate_limit.per_minute"] = { 1e-3, 1e4, "submits" },
   ["rate_limit.per_day"] = { 1e-3, 1e7, "submits" },
+  max_download = { 1, 2 ^ 53, "bytes" },
+  min_download_rate = { 0, 1e12, "bytes a second" }, -- 0: no minimum
 }
 options.RANGES = RANGES
 

@@ -192,7 +192,7 @@ end
 local function provenance(s, r, meta)
   if not s.manifest then return end
   for _, out in ipairs(r.outputs or {}) do
-    result.on_saved(out, function(o, path) s.manifest:saved(meta, o, path) end)
+    result.on_saved(out, function(o, path) return s.manifest:saved(meta, o, path) end)
   end
 end
 
@@ -218,7 +218,8 @@ local function journaled(s, key, op, j)
   j._on_progress = function(job_)
     if not recorded and job_.status_url then
       recorded = true
-      s.journal:record(key, op, job_)
+      local ok, err = s.journal:record(key, op, job_)
+      if not ok then j._journal_error = err end
     end
     if user then user(job_) end
   end
@@ -256,6 +257,13 @@ function pipeline.submit(client, op, body, opts, send)
   if opts.wait == false then return j end
   local r, werr = j:wait()
   left(j)
+  -- Unrecorded, the job would be submitted again after a crash: say so, with its id to re-attach.
+  if r and j._journal_error then
+    local e = j._journal_error
+    e.message = e.message .. ("; job %s finished unrecorded: ff:job(%q) re-attaches to it"):format(
+      tostring(j.id), tostring(j.status_url or j.id))
+    return nil, e
+  end
   if not r then
     if use_journal and j.id then s.journal:failed(key, j) end
     if earlier and GONE[werr.kind] then return pipeline.submit(client, op, body, opts, send) end
@@ -263,11 +271,13 @@ function pipeline.submit(client, op, body, opts, send)
   end
   meta.job_id, meta.request_id = r.job_id, r.request_id
   if use_cache then
-    local paths = s.cache:put(key, r, function(url, path)
-      local x, e = client:_download(url, path)
-      if not x then return nil, e end
-      return x:wait()
-    end)
+    local paths, cerr = s.cache:put(key, r, function(url, path) return result.fetch(client, url, path) end)
+    if not paths and cerr.kind == "io" then
+      cerr.job_id = cerr.job_id or r.job_id
+      cerr.message = cerr.message .. ("; job %s succeeded: ff:job(%q) re-attaches to it"):format(
+        tostring(r.job_id), tostring(j.status_url or r.job_id))
+      return nil, cerr
+    end
     for i, out in ipairs(paths and r.outputs or {}) do result.local_file(out, paths[i]) end
   end
   provenance(s, r, meta)

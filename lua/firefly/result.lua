@@ -4,6 +4,8 @@
 -- output gets `url`, beside Adobe's own fields as they came.
 
 local errors = require "firefly.errors"
+local fs = require "firefly.fs"
+local media = require "firefly.media"
 
 local result = {}
 
@@ -16,31 +18,6 @@ local on_saved = setmetatable({}, { __mode = "k" })
 function result.local_file(out, path) local_file[out] = path end
 function result.on_saved(out, fn) on_saved[out] = fn end
 
--- Copies src to path through a temporary name, as a download would.
-local function copy(src, path)
-  local from, err = io.open(src, "rb")
-  if not from then return nil, errors.new { kind = "io", message = tostring(err) } end
-  local tmp = path .. ".part-copy"
-  local to, werr = io.open(tmp, "wb")
-  if not to then
-    from:close()
-    return nil, errors.new { kind = "io", message = tostring(werr) }
-  end
-  while true do
-    local chunk = from:read(65536)
-    if not chunk then break end
-    to:write(chunk)
-  end
-  from:close()
-  to:close()
-  local ok, rerr = os.rename(tmp, path)
-  if not ok then
-    os.remove(tmp)
-    return nil, errors.new { kind = "io", message = tostring(rerr) }
-  end
-  return path
-end
-
 local Output = {}
 Output.__index = Output
 
@@ -52,6 +29,15 @@ local function url_of(out)
   return type(url) == "string" and url or nil
 end
 
+-- What a save or bytes() fetches: out.url as the server gave it (a number is
+-- refused by Client:_download, never coerced), else one found in the shape.
+local function fetchable(out)
+  local url = out.url
+  if url == nil then url = url_of(out) end
+  if url == nil then return nil, errors.new { kind = "validation", message = "this output has no URL" } end
+  return url
+end
+
 -- Adobe's presigned output URLs last an hour; a 403 after that deserves saying so.
 local function explain(err, what)
   if err.kind == "http" and err.status == 403 then
@@ -60,41 +46,77 @@ local function explain(err, what)
   return err
 end
 
+local function not_whole(what, why)
+  return nil, errors.new { kind = "transport",
+    message = ("%s ended as a broken file (%s): the server sent a short or mislabelled body; nothing was saved")
+      :format(what, why) }
+end
+
+-- The head and tail of a file just saved, to ask media.whole about it.
+local function ends_of(path)
+  local f = io.open(path, "rb")
+  if not f then return "", "", 0 end
+  local head = f:read(32) or ""
+  local size = f:seek("end")
+  f:seek("set", math.max(0, size - 16))
+  local tail = f:read(16) or ""
+  f:close()
+  return head, tail, size
+end
+
+-- Downloads url to path (a temporary name first, renamed once complete) and
+-- checks the file is whole by its own header; nil, err otherwise, with
+-- nothing left at path. The one way an output reaches the disk.
+function result.fetch(client, url, path)
+  local xfer, err = client:_download(url, path)
+  if not xfer then return nil, err end
+  local ok, werr = xfer:wait()
+  if not ok then return nil, explain(werr, "the download of " .. path) end
+  local whole, why = media.whole(ends_of(path))
+  if not whole then
+    os.remove(path)
+    return not_whole("the download of " .. path, why)
+  end
+  return ok
+end
+
 -- Streams the output to path (a temporary name first, renamed once complete).
 function Output:save(path)
   if type(path) ~= "string" or path == "" then
     error("output:save: path must be a non-empty string", 2)
   end
   if local_file[self] then
-    local ok, err = copy(local_file[self], path)
-    if not ok then return nil, err end
+    local ok, err = owner[self]._core:copy(local_file[self], path)
+    if not ok then return nil, errors.from_core(err) end
   else
-    local url = self.url or url_of(self)
-    if not url then return nil, errors.new { kind = "validation", message = "this output has no URL" } end
-    local xfer, err = owner[self]:_download(url, path)
-    if not xfer then return nil, err end
-    local ok, werr = xfer:wait()
-    if not ok then return nil, explain(werr, "the download of " .. path) end
+    local url, uerr = fetchable(self)
+    if not url then return nil, uerr end
+    local ok, err = result.fetch(owner[self], url, path)
+    if not ok then return nil, err end
   end
-  if on_saved[self] then on_saved[self](self, path) end
+  -- A provenance line that could not be written fails the save: never a silent gap.
+  if on_saved[self] then
+    local ok, err = on_saved[self](self, path)
+    if not ok then return nil, err end
+  end
   return path
 end
 
 -- The output's bytes, in memory.
 function Output:bytes()
   if local_file[self] then
-    local f, err = io.open(local_file[self], "rb")
-    if not f then return nil, errors.new { kind = "io", message = tostring(err) } end
-    local s = f:read("*a")
-    f:close()
+    local s, err = fs.read(local_file[self], owner[self]._opts.max_download)
+    if not s then return nil, errors.new { kind = "io", message = tostring(err) } end
     return s
   end
-  local url = self.url or url_of(self)
-  if not url then return nil, errors.new { kind = "validation", message = "this output has no URL" } end
+  local url, uerr = fetchable(self)
+  if not url then return nil, uerr end
   local xfer, err = owner[self]:_download(url, nil)
   if not xfer then return nil, err end
   local ev, werr = xfer:wait()
   if not ev then return nil, explain(werr, "the download") end
+  local whole, why = media.whole(ev.body:sub(1, 32), ev.body:sub(-16), #ev.body)
+  if not whole then return not_whole("the download", why) end
   return ev.body
 end
 

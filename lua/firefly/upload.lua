@@ -12,34 +12,27 @@ local function refused(message)
   return nil, errors.new { kind = "validation", message = message }
 end
 
--- "JPEG, PNG, WEBP, TIFF or JPEG XL": the types media.lua knows, in its order.
-local NAMES = { ["image/jpeg"] = "JPEG", ["image/png"] = "PNG", ["image/webp"] = "WEBP", ["image/tiff"] = "TIFF",
-                ["image/jxl"] = "JPEG XL" }
-local function type_names()
-  local names = {}
-  for i, t in ipairs(media.TYPES) do names[i] = NAMES[t] or t end
-  return table.concat(names, ", ", 1, #names - 1) .. " or " .. names[#names]
+local function too_big(name, size)
+  return refused(("%s is %d bytes; Firefly takes uploads of at most 15 MB (%d bytes)")
+    :format(name, size, media.MAX_UPLOAD))
 end
 
-
--- The bytes of `path_or_bytes` (image bytes are recognised by their magic
--- number, anything else is a path) and their media type; or nil, err.
+-- The bytes of `path_or_bytes` (image bytes are recognised by their signature,
+-- anything else is a path) and their media type; or nil, err. A path must be
+-- a regular file no larger than the limit before a byte of it is read.
 function upload.load(path_or_bytes)
   local bytes, name = path_or_bytes, "the image"
   if media.sniff(bytes) == nil then
     name = path_or_bytes
-    local why
-    bytes, why = fs.read(path_or_bytes)
+    local why, size = fs.unreadable(path_or_bytes)
+    if why then return refused("cannot read image file " .. why) end
+    if size > media.MAX_UPLOAD then return too_big(name, size) end
+    bytes, why = fs.read(path_or_bytes, media.MAX_UPLOAD)
     if not bytes then return refused("cannot read image file " .. tostring(why)) end
   end
-  if #bytes > media.MAX_UPLOAD then
-    return refused(("%s is %d bytes; Firefly takes uploads of at most 15 MB (%d bytes)")
-      :format(name, #bytes, media.MAX_UPLOAD))
-  end
-  local mime = media.sniff(bytes)
-  if not mime then
-    return refused(name .. " is not a " .. type_names() .. " image (Firefly's upload takes only those)")
-  end
+  if #bytes > media.MAX_UPLOAD then return too_big(name, #bytes) end
+  local mime, why = media.check(bytes)
+  if not mime then return refused(name .. " is " .. why) end
   return bytes, mime
 end
 
