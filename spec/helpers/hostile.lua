@@ -1,0 +1,117 @@
+-- A small scriptable hostile HTTP server, for what the emulator does not do:
+-- trickle a body, send more than its Content-Length, hand out output URLs
+-- that are not URLs. It runs as its own lua5.4 process (LuaSocket), so a
+-- blocking client call can talk to it; every request line goes to its log.
+--
+--   local srv = require("helpers.hostile").start("trickle")
+--   ... srv.url ..., srv:requests() ...
+--   srv:stop()
+--
+-- Modes:
+--   trickle  200, Content-Length 20000: one byte every 50 ms for 3 s, then the rest at once
+--   excess   200, a PNG whose Content-Length promises half of the bytes sent
+--   api42    a Firefly API whose finished job has an output URL of 42 (the number)
+--   png      200, a whole PNG
+
+if ... ~= "helpers.hostile" then
+  -- The server itself: lua5.4 hostile.lua MODE LOGFILE PNGFILE
+  local socket = require "socket"
+  local mode, logfile, pngfile = ...
+  local f = assert(io.open(pngfile, "rb"))
+  local png = f:read("*a")
+  f:close()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  local base = "http://127.0.0.1:" .. port
+  io.stdout:write(base, "/\n")
+  io.stdout:flush()
+  local function head(c, status, ctype, length)
+    c:send(("HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n")
+      :format(status, ctype, length))
+  end
+  while true do
+    local c = s:accept()
+    c:settimeout(5)
+    local line = c:receive("*l") or ""
+    local log = io.open(logfile, "a")
+    log:write(line, "\n")
+    log:close()
+    repeat local l = c:receive("*l") until l == "" or l == nil
+    if mode == "trickle" then
+      head(c, "200 OK", "image/png", 20000)
+      local sent = 0
+      for _ = 1, 60 do
+        if not c:send("a") then break end
+        sent = sent + 1
+        socket.sleep(0.05)
+      end
+      c:send(string.rep("a", 20000 - sent))
+    elseif mode == "excess" then
+      head(c, "200 OK", "image/png", math.floor(#png / 2))
+      c:send(png)
+    elseif mode == "api42" then
+      local body
+      if line:find("^POST") then
+        body = ('{"jobId":"j42","statusUrl":"%s/v3/status/j42","cancelUrl":"%s/v3/cancel/j42"}'):format(base, base)
+      else
+        body = '{"jobId":"j42","status":"succeeded","result":{"size":{"width":8,"height":8},'
+          .. '"outputs":[{"seed":1,"image":{"url":42}}]}}'
+      end
+      head(c, line:find("^POST") and "202 Accepted" or "200 OK", "application/json", #body)
+      c:send(body)
+    else
+      head(c, "200 OK", "image/png", #png)
+      c:send(png)
+    end
+    c:close()
+  end
+end
+
+local M = {}
+
+local Server = {}
+Server.__index = Server
+
+local function slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function here()
+  return (debug.getinfo(1, "S").source:gsub("^@", ""))
+end
+
+function M.start(mode, png)
+  local base = os.tmpname()
+  local self = setmetatable({ base = base, logfile = base .. ".log" }, Server)
+  os.execute(("env -u LD_PRELOAD lua5.4 '%s' '%s' '%s' '%s' </dev/null >'%s.out' 2>'%s.err' & echo $! >'%s.pid'")
+    :format(here(), mode, self.logfile, png or "spec/fixtures/hero.png", base, base, base))
+  for _ = 1, 300 do
+    local url = (slurp(base .. ".out") or ""):match("^(http://[^\n]+)\n")
+    if url then
+      self.url = url
+      self.pid = tonumber((slurp(base .. ".pid") or ""):match("%d+"))
+      return self
+    end
+    os.execute("sleep 0.01")
+  end
+  error("the hostile server did not start: " .. (slurp(base .. ".err") or ""), 2)
+end
+
+-- The request lines it was sent.
+function Server:requests()
+  local list = {}
+  for l in (slurp(self.logfile) or ""):gmatch("[^\n]+") do list[#list + 1] = l end
+  return list
+end
+
+function Server:stop()
+  if self.pid then os.execute("kill " .. self.pid .. " 2>/dev/null") end
+  self.pid = nil
+  for _, ext in ipairs { "", ".out", ".err", ".pid", ".log" } do os.remove(self.base .. ext) end
+end
+
+return M
