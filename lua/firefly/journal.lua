@@ -51,7 +51,9 @@ end
 function Journal:write(entry)
   entry.time = entry.time or os.time()
   local ok, err = core.append_sync(self.path, cjson.encode(entry) .. "\n")
-  if not ok then return nil, errors.new { kind = "io", job_id = entry.job_id, message = "cannot write the journal " .. err } end
+  if not ok then
+    return nil, errors.new { kind = "io", job_id = entry.job_id, message = "cannot write the journal " .. err }
+  end
   return true
 end
 

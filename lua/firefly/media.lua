@@ -150,7 +150,8 @@ end
 
 -- The signatures known, and the header reader of each.
 local KINDS = {
-  { mime = "image/png", name = "PNG", size = png_size, test = function(s) return s:sub(1, 8) == "\137PNG\r\n\26\n" end },
+  { mime = "image/png", name = "PNG", size = png_size,
+    test = function(s) return s:sub(1, 8) == "\137PNG\r\n\26\n" end },
   { mime = "image/jpeg", name = "JPEG", size = jpeg_size, test = function(s) return s:sub(1, 3) == "\255\216\255" end },
   { mime = "image/webp", name = "WEBP", size = webp_size,
     test = function(s) return s:sub(1, 4) == "RIFF" and s:sub(9, 12) == "WEBP" end },

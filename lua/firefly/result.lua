@@ -24,8 +24,8 @@ Output.__index = Output
 -- Where an output's file is: image.url (JobResult), video.url (video's
 -- result), presignedUrl (upscale's PreciseUpsamplerResponse).
 local function url_of(out)
-  local media = type(out.image) == "table" and out.image or type(out.video) == "table" and out.video
-  local url = media and media.url or out.presignedUrl
+  local file = type(out.image) == "table" and out.image or type(out.video) == "table" and out.video
+  local url = file and file.url or out.presignedUrl
   return type(url) == "string" and url or nil
 end
 

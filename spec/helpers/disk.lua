@@ -22,7 +22,9 @@ end
 
 -- Fills the file system at dir until not one more byte fits.
 function M.fill(dir)
-  sh(("dd if=/dev/zero of='%s/.filler' bs=4096 2>/dev/null; dd if=/dev/zero of='%s/.filler2' bs=1 2>/dev/null"):format(dir, dir))
+  -- Whole blocks first, then byte by byte into the last one.
+  sh(("dd if=/dev/zero of='%s/.filler' bs=4096 2>/dev/null"):format(dir))
+  sh(("dd if=/dev/zero of='%s/.filler2' bs=1 2>/dev/null"):format(dir))
 end
 
 function M.umount(dir)
