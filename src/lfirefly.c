@@ -598,7 +598,7 @@ static int io_new(lua_State *L) {
   lua_getfield(L, 1, "retry_unknown_outcome");
   cfg.retry_unknown_outcome = lua_toboolean(L, -1);
   lua_pop(L, 1);
-  cfg.max_download = opt_num(L, "max_download", 1 << 30, 1, 9007199254740992.0);
+  cfg.max_download = opt_num(L, "max_download", 1 << 30, 1, 1e15);
   cfg.min_download_rate = opt_num(L, "min_download_rate", 0, 0, 1e12);
   lua_getfield(L, 1, "plain_http_downloads");
   cfg.plain_http_downloads = lua_toboolean(L, -1);

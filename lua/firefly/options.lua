@@ -65,7 +65,7 @@ local RANGES = {
   retry_after_cap = { 0, 86400, "seconds" },
   ["rate_limit.per_minute"] = { 1e-3, 1e4, "submits" },
   ["rate_limit.per_day"] = { 1e-3, 1e7, "submits" },
-  max_download = { 1, 2 ^ 53, "bytes" },
+  max_download = { 1, 1e15, "bytes" },
   min_download_rate = { 0, 1e12, "bytes a second" }, -- 0: no minimum
 }
 options.RANGES = RANGES
