@@ -3,6 +3,7 @@
 -- OpenAPI 3.1, 14 paths) is the truth: Prism as a validating proxy between the client
 -- and the emulator judges 13 paths, both directions (spec/conformance/current.lua), and
 -- Prism's validator judges the upload's recorded exchanges (spec/conformance/upload.lua).
+-- The 2025 npm document stays for the deprecated sync paths (spec/conformance/sync.lua).
 
 local function have(cmd)
   local p = io.popen("command -v " .. cmd .. " 2>/dev/null")
@@ -34,6 +35,12 @@ describe("conformance (Prism)", function()
   it("with the current document: no violation in the upload's exchanges", function()
     assert(f, "Prism is missing: run `make deps` (npm ci --prefix spec/conformance)")
     local report = require("conformance.upload").run(require("firefly.openapi").path("firefly_api"))
+    assert(report.ok, driver.format(report))
+  end)
+
+  it("with the npm document: no violation on the deprecated sync paths", function()
+    assert(f, "Prism is missing: run `make deps` (npm ci --prefix spec/conformance)")
+    local report = require("conformance.sync").run()
     assert(report.ok, driver.format(report))
   end)
 end)

@@ -14,7 +14,7 @@ LUA=${LUA:-lua5.4}
 case "$LUA" in luajit*) export LUA_CPATH="$root/${BUILD:-build}/lib/jit/?.so;;" ;; esac
 exec "$LUA" -e '
 local ok = true
-for _, name in ipairs { "current" } do
+for _, name in ipairs { "current", "sync" } do
   local m = require("conformance." .. name)
   local report = m.run()
   print((m.format or require("conformance.driver").format)(report))
