@@ -11,6 +11,7 @@ local journal = require "firefly.journal"
 local manifest = require "firefly.manifest"
 local result = require "firefly.result"
 local scheduler = require "firefly.scheduler"
+local yieldable = require "firefly.yieldable"
 
 local pipeline = {}
 
@@ -85,7 +86,7 @@ function pipeline.map(client, items, fn, opts)
     local co = scheduler.running()
     current[co] = { batch = b, index = i }
     b.active = b.active + 1
-    local ok, value, err = pcall(fn, items[i], i)
+    local ok, value, err = yieldable.pcall(fn, items[i], i)
     current[co] = nil
     b.active = b.active - 1
     b.progress[i] = nil

@@ -3,6 +3,8 @@
 -- the loop here steps the clients that have work and resumes whoever waited.
 -- Outside a managed coroutine the same calls block by stepping the engine.
 
+local yieldable = require "firefly.yieldable"
+
 local scheduler = {}
 
 local WAIT = {}                                     -- what a waiting coroutine yields
@@ -11,8 +13,8 @@ local ready = {}                                    -- coroutines to resume, in 
 local busy = {}                                     -- clients with operations in flight
 
 local function running()
-  local co, main = coroutine.running()
-  if co and not main and managed[co] then return co end
+  local co = yieldable.running()
+  if co and managed[co] then return co end
   return nil
 end
 
