@@ -2,8 +2,7 @@
 -- is answered from the cache and makes no submit (the emulator's log says so).
 local helper = require "helpers.emulator"
 
-local interp, libdir = "lua5.4", "lib/5.4"
-if rawget(_G, "jit") then interp, libdir = "luajit", "lib/jit" end
+local interp, libdir = helper.lua, helper.libdir
 
 local function sh(cmd)
   local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")

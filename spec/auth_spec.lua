@@ -28,7 +28,7 @@ end
 local tmpdir = helper.tmpdir
 
 local function interpreter()
-  return type(jit) == "table" and "luajit" or "lua5.4"
+  return helper.lua
 end
 
 describe("the IMS token", function()

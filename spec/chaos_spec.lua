@@ -3,7 +3,7 @@
 -- what must hold, and exits non-zero when any of it does not.
 describe("a chaos run of 200 jobs under a 20% fault mix", function()
   it("ends every job, resends no accepted submit, saves only exact outputs and leaks no secret", function()
-    local interp = jit and "luajit" or "lua5.4"
+    local interp = require("helpers.emulator").lua
     local p = io.popen(interp .. " bench/chaos.lua 200 64 0.2 2>&1")
     local out = p:read("*a")
     local ok = p:close()

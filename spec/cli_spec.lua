@@ -3,7 +3,7 @@
 local helper = require "helpers.emulator"
 local cli = require "firefly.cli"
 
-local interp = rawget(_G, "jit") and "luajit" or "lua5.4"
+local interp = helper.lua
 
 -- Under `make asan` LeakSanitizer's own tracer sometimes crashes (SIGSEGV in
 -- StopTheWorld) at the exit of this child after a multi-output batch; leaks are

@@ -1,3 +1,4 @@
+-- test: once (Prism judges the wire, which is the same from every interpreter)
 -- Conformance checked from outside with Stoplight Prism (pinned in
 -- spec/conformance/package.json). Adobe's current document (firefly-api.json,
 -- OpenAPI 3.1, 14 paths) is the truth: Prism as a validating proxy between the client

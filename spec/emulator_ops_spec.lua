@@ -1,3 +1,4 @@
+-- test: once (it talks to the emulator over HTTP only: the interpreter under test plays no part)
 -- The emulator's operations beyond generate: similar, expand, fill, object
 -- composite (async and the deprecated sync paths), video, upload, the custom
 -- models listing, and --rate-limit. Raw HTTP through curl, as Adobe's own

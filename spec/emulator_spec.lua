@@ -1,3 +1,4 @@
+-- test: once (it talks to the emulator over HTTP only: the interpreter under test plays no part)
 -- The firefly-emulator, exercised over real sockets through curl.
 local helper = require("helpers.emulator")
 

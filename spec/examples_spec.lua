@@ -18,8 +18,8 @@ local root = sh("pwd"):gsub("%s+$", "")
 local emulator = os.getenv("FIREFLY_EMULATOR") or (root .. "/build/bin/firefly-emulator")
 local build = emulator:match("^(.*)/bin/[^/]+$") or (root .. "/build")
 -- The examples run under the interpreter that runs this spec, with its C module.
-local interp, libdir = "lua5.4", "lib/5.4"
-if rawget(_G, "jit") then interp, libdir = "luajit", "lib/jit" end
+local helper = require "helpers.emulator"
+local interp, libdir = helper.lua, helper.libdir
 
 local env = table.concat({
   "env -u FIREFLY_SERVICES_CLIENT_ID -u FIREFLY_SERVICES_CLIENT_SECRET -u FIREFLY_SERVICES_ACCESS_TOKEN",

@@ -10,7 +10,7 @@ local function sh(cmd)
   return out
 end
 
-local interp = rawget(_G, "jit") and "luajit" or "lua5.4"
+local interp = helper.lua
 
 local function lines(path)
   local n = 0

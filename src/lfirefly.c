@@ -860,7 +860,7 @@ LUALIB_API __attribute__((visibility("default"))) int luaopen_firefly_core(lua_S
   lua_setfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
   lua_pop(L, 2);
   luaL_newlib(L, corelib);
-  lua_pushliteral(L, "0.1.0");
+  lua_pushliteral(L, FIREFLY_VERSION);
   lua_setfield(L, -2, "version");
   return 1;
 }

@@ -23,13 +23,26 @@ if(FIREFLY_SANITIZE MATCHES "address")
   set(FIREFLY_TEST_PRELOAD "LD_PRELOAD=${FIREFLY_ASAN_LIB};ASAN_OPTIONS=detect_leaks=0")
 endif()
 
+# Every spec runs on every interpreter a binding was built for (FIREFLY_TEST_LUAS,
+# from CMakeLists.txt), under the name <interpreter>:<spec> and the label
+# <interpreter>. FIREFLY_TEST_LUA names the interpreter under test, so a spec
+# starts its children on it (spec/helpers/emulator.lua: helper.lua).
+# A spec that does not depend on the interpreter (it tests the emulator, a
+# browser, a LÖVE host) says so with a line "-- test: once" at its top, and
+# runs on one interpreter only: Lua 5.4 where it is built.
 find_program(BUSTED busted)
 file(GLOB FIREFLY_SPECS "${CMAKE_SOURCE_DIR}/spec/*_spec.lua")
-set(FIREFLY_INTERPRETERS "lua5.4=lib/5.4")
-if(LUAJIT_FOUND)
-  list(APPEND FIREFLY_INTERPRETERS "luajit=lib/jit")
+set(FIREFLY_ONCE_LUA "")
+foreach(pair ${FIREFLY_TEST_LUAS})
+  if(pair MATCHES "^lua5.4=" OR NOT FIREFLY_ONCE_LUA)
+    string(REGEX REPLACE "=.*" "" FIREFLY_ONCE_LUA "${pair}")
+  endif()
+endforeach()
+if(BUSTED AND NOT TARGET firefly-emulator)
+  message(STATUS "firefly: no firefly-emulator, so no busted specs (only the C unit tests)")
+  set(FIREFLY_SPECS "")
 endif()
-foreach(pair ${FIREFLY_INTERPRETERS})
+foreach(pair ${FIREFLY_TEST_LUAS})
   string(REPLACE "=" ";" parts ${pair})
   list(GET parts 0 interp)
   list(GET parts 1 libdir)
@@ -37,12 +50,24 @@ foreach(pair ${FIREFLY_INTERPRETERS})
   if(NOT INTERP_${interp} OR NOT BUSTED)
     continue()
   endif()
+  # The same paths under 5.2-5.4's own names too, which win over the plain ones:
+  # a user's LUA_CPATH_5_4 must not load another build's binding.
+  set(lua_env "")
+  foreach(suffix "" _5_2 _5_3 _5_4)
+    list(APPEND lua_env
+      "LUA_PATH${suffix}=${CMAKE_SOURCE_DIR}/lua/?.lua\;${CMAKE_SOURCE_DIR}/lua/?/init.lua\;${CMAKE_SOURCE_DIR}/spec/?.lua\;\;"
+      "LUA_CPATH${suffix}=${CMAKE_BINARY_DIR}/${libdir}/?.so\;\;")
+  endforeach()
   foreach(spec ${FIREFLY_SPECS})
     get_filename_component(name ${spec} NAME_WE)
+    file(STRINGS ${spec} once REGEX "^-- test: once" LIMIT_COUNT 1)
+    if(once AND NOT interp STREQUAL FIREFLY_ONCE_LUA)
+      continue()
+    endif()
     add_test(NAME ${interp}:${name}
       COMMAND ${INTERP_${interp}} ${BUSTED} --output=utfTerminal ${spec}
       WORKING_DIRECTORY "${CMAKE_SOURCE_DIR}")
-    set_tests_properties(${interp}:${name} PROPERTIES ENVIRONMENT
-      "LUA_PATH=${CMAKE_SOURCE_DIR}/lua/?.lua\;${CMAKE_SOURCE_DIR}/lua/?/init.lua\;${CMAKE_SOURCE_DIR}/spec/?.lua\;\;;LUA_CPATH=${CMAKE_BINARY_DIR}/${libdir}/?.so\;\;;FIREFLY_EMULATOR=${CMAKE_BINARY_DIR}/bin/firefly-emulator;${FIREFLY_TEST_PRELOAD}")
+    set_tests_properties(${interp}:${name} PROPERTIES LABELS ${interp} ENVIRONMENT
+      "${lua_env};FIREFLY_TEST_LUA=${INTERP_${interp}};FIREFLY_EMULATOR=${CMAKE_BINARY_DIR}/bin/firefly-emulator;${FIREFLY_TEST_PRELOAD}")
   endforeach()
 endforeach()

@@ -17,7 +17,9 @@ local scheduler = require "firefly.scheduler"
 local upload = require "firefly.upload"
 local validate = require "firefly.validate"
 
-local firefly = { _VERSION = "firefly 0.1.0", errors = errors }
+local version = require "firefly.version"
+
+local firefly = { _VERSION = "firefly " .. version, errors = errors }
 
 local Client = {}
 Client.__index = Client
@@ -47,7 +49,7 @@ function firefly.new(opts)
     plain_http_downloads = o.api_url:match("^http://") ~= nil, -- the user chose plain HTTP (an emulator)
     rate_per_minute = o.rate_limit and o.rate_limit.per_minute,
     rate_per_day = o.rate_limit and o.rate_limit.per_day,
-    user_agent = o.user_agent or ("firefly-lua/0.1.0 (" .. _VERSION .. ")"),
+    user_agent = o.user_agent or ("firefly-lua/" .. version .. " (" .. _VERSION .. ")"),
     debug = o.log == "debug" and 1 or 0,
   }
   return setmetatable({ _core = c, _opts = o, _pending = {}, _npending = 0 }, Client)

@@ -12,6 +12,12 @@ local json = ok_cjson and cjson or require("dkjson")
 local M = {}
 M.json = json
 
+-- The interpreter under test, for the children a spec starts (tests/tests.cmake
+-- sets FIREFLY_TEST_LUA), and where the build keeps its binding (lib/5.1 ... lib/jit).
+local version = rawget(_G, "jit") and "jit" or _VERSION:match("%d+%.%d+")
+M.lua = os.getenv("FIREFLY_TEST_LUA") or (version == "jit" and "luajit" or "lua" .. version)
+M.libdir = "lib/" .. version
+
 local Emulator = {}
 Emulator.__index = Emulator
 

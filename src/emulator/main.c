@@ -39,6 +39,11 @@
 #define FIREFLY_LUA_DIRS                                            \
   FIREFLY_LUA_SRC "/?.lua;" FIREFLY_LUA_SRC "/?/init.lua;"           \
   FIREFLY_LUA_LMOD "/?.lua;" FIREFLY_LUA_LMOD "/?/init.lua"
+#ifdef FIREFLY_LUA_CMOD
+#define FIREFLY_LUA_CDIRS FIREFLY_LUA_CMOD "/?.so;"
+#else
+#define FIREFLY_LUA_CDIRS ""
+#endif
 
 /* The only file-scope mutable: written by the signal handler, read by main. */
 static volatile sig_atomic_t emu_signalled = 0;
@@ -88,18 +93,32 @@ static int aux_push_args(lua_State *L, int argc, char **argv) {
   return 0;
 }
 
+/*
+** package.path or cpath = first, then the interpreter's default. The user's
+** LUA_PATH and LUA_CPATH are ignored (as `lua -E` does): they are often meant
+** for another Lua version, whose cjson.so would crash this embedded 5.4.
+** FIREFLY_EMULATOR_LUA_PATH and FIREFLY_EMULATOR_LUA_CPATH are the emulator's own.
+*/
+static void aux_prepend_path(lua_State *L, const char *field, const char *env, const char *first) {
+  const char *user = getenv(env);
+  lua_getglobal(L, "package");
+  lua_pushfstring(L, "%s;%s", user ? user : "", first);
+  lua_getfield(L, -2, field);
+  lua_concat(L, 2);
+  lua_setfield(L, -2, field);
+  lua_pop(L, 1);
+}
+
 /* Load the behaviour: package.path gets the source tree and install dirs first. */
 static int aux_load_app(struct emu_server *s, int argc, char **argv) {
   lua_State *L = s->L;
+  lua_pushboolean(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
   luaL_openlibs(L);
   luaL_requiref(L, "firefly.emulator.native", emu_open_native, 0);
   lua_pop(L, 1);
-  lua_getglobal(L, "package");
-  lua_pushstring(L, FIREFLY_LUA_DIRS ";");
-  lua_getfield(L, -2, "path");
-  lua_concat(L, 2);
-  lua_setfield(L, -2, "path");
-  lua_pop(L, 1);
+  aux_prepend_path(L, "path", "FIREFLY_EMULATOR_LUA_PATH", FIREFLY_LUA_DIRS ";");
+  aux_prepend_path(L, "cpath", "FIREFLY_EMULATOR_LUA_CPATH", FIREFLY_LUA_CDIRS);
 
   lua_getglobal(L, "require");
   lua_pushliteral(L, "firefly.emulator");
