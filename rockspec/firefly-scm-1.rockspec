@@ -2,13 +2,14 @@
 --   luarocks --lua-version=5.4 make --deps-mode=none rockspec/firefly-scm-1.rockspec
 -- (--deps-mode=none because Debian's lua-cjson is a Debian package, not a
 -- rock: LuaRocks cannot see it and would try to download it.)
+-- The released rockspec beside it (firefly-<version>-1.rockspec) is generated
+-- from this file and lua/firefly/version.lua by tools/rockspec.lua.
 rockspec_format = "3.0"
 package = "firefly"
 version = "scm-1"
 
 source = {
-  -- `luarocks make` builds the checkout it runs in and never fetches this.
-  url = "git+https://example.invalid/firefly.git",
+  url = "git+https://github.com/firefly-lua/firefly.git",
 }
 
 description = {
@@ -20,6 +21,8 @@ calls block, yield inside coroutines, or advance with ff:step(0) from a host
 loop that must not freeze. Ships firefly-emulator, a local stand-in for the
 Firefly API, for offline pipeline development and tests.
 ]],
+  homepage = "https://github.com/firefly-lua/firefly",
+  license = "MIT",
   labels = { "adobe", "firefly", "image-generation", "http", "async" },
 }
 
@@ -28,8 +31,16 @@ dependencies = {
   "lua-cjson",
 }
 
--- libcurl, libmicrohttpd and zlib come from the system (pkg-config finds them);
--- on Debian: apt-get install libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev liblua5.4-dev
+-- libcurl is the client's one system library. The emulator is built where
+-- Lua 5.4, libmicrohttpd and zlib are found (pkg-config, or the environment's
+-- MICROHTTPD_INCDIR / MICROHTTPD_LIBDIR), and skipped otherwise.
+-- On Debian: apt-get install libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev liblua5.4-dev
+-- Only the library is named: LuaRocks looks for headers in DIR/include alone,
+-- and Debian keeps curl/curl.h in include/<multiarch>, where CMake finds it.
+external_dependencies = {
+  CURL = { library = "curl" },
+}
+
 build = {
   type = "cmake",
   variables = {
@@ -39,6 +50,8 @@ build = {
     INSTALL_CMOD = "$(LIBDIR)",
     INSTALL_BIN = "$(BINDIR)",
     LUA_INCDIR = "$(LUA_INCDIR)",
+    CURL_INCDIR = "$(CURL_INCDIR)",
+    CURL_LIBDIR = "$(CURL_LIBDIR)",
   },
   -- The `firefly` command; LuaRocks wraps it to run with this rock's Lua and paths.
   install = { bin = { firefly = "bin/firefly" } },
