@@ -1,25 +1,31 @@
 # A thin wrapper over CMake, as luv has: the commands a user types.
 #   make        build into ./build
 #   make demo   generate a real image from a prompt (Adobe if credentials are set, else the emulator)
-#   make test   build and run every test (C units, busted on Lua 5.4 and LuaJIT)
+#   make test   build and run every test (C units, busted on Lua 5.1-5.4 and LuaJIT)
 #   make asan   the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench  the throughput benchmark against the emulator
 #   make chaos  2,000 jobs under a 20% fault mix: no duplicate submit, no lost job, exact outputs
 #   make fuzz   libFuzzer over the C that reads server bytes (FUZZ_SECONDS each, default 20)
 #   make valgrind  memcheck over the core specs: no leak, no invalid access
-#   make env    shell exports for using the built tree from any directory
+#   make env    shell exports for using the built tree from any directory (LUA=luajit: for that interpreter)
+#   make lint   luacheck over the Lua sources, specs, examples and benchmarks
+#   make rock   luarocks lint, pack, and build the packed rock into a fresh tree (ROCK_LUAS)
+#   make fresh  regenerate the versioned rockspec, types and manual; fail if a committed one is stale
 
 MAKEFLAGS += --no-print-directory
 
 BUILD   ?= build
 JOBS    ?= 2
-CMAKE_FLAGS ?= -DFIREFLY_WERROR=ON
+CMAKE_FLAGS ?= -DFIREFLY_WERROR=ON -DFIREFLY_EMULATOR=ON
+# The interpreter `make env`, demo, bench, chaos and valgrind use; the suite runs on all five.
+LUA     ?= lua5.4
 
-DEB_PACKAGES = cmake make gcc pkg-config curl lua5.4 liblua5.4-dev lua-cjson lua-busted \
+DEB_PACKAGES = cmake make gcc pkg-config curl lua5.4 liblua5.4-dev lua-cjson lua-busted lua-check \
+               lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev \
                luajit libluajit-5.1-dev libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev luarocks \
                clang libclang-rt-14-dev valgrind openssl chromium lua-socket lua-cqueues
 
-.PHONY: all build deps demo test asan bench chaos fuzz valgrind env clean
+.PHONY: all build deps demo test asan bench chaos fuzz valgrind env lint rock fresh clean
 
 all: build
 
@@ -38,16 +44,16 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	@eval "$$($(MAKE) -s env)"; lua5.4 examples/quickstart.lua
+	@eval "$$($(MAKE) -s env)"; $(LUA) examples/quickstart.lua
 
 test: build
 	@cd $(BUILD) && ctest -j $(JOBS) --output-on-failure
 
 asan:
-	@$(MAKE) -s test BUILD=build-asan CMAKE_FLAGS="-DFIREFLY_WERROR=ON -DFIREFLY_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug"
+	@$(MAKE) -s test BUILD=build-asan CMAKE_FLAGS="-DFIREFLY_WERROR=ON -DFIREFLY_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug -DFIREFLY_LUAS=5.4,jit"
 
 chaos: build
-	@eval "$$($(MAKE) -s env)"; lua5.4 bench/chaos.lua
+	@eval "$$($(MAKE) -s env)"; $(LUA) bench/chaos.lua
 
 # Every piece of C that reads server-controlled bytes has a target in tests/fuzz.
 FUZZ_SECONDS ?= 20
@@ -71,17 +77,35 @@ valgrind: build
 	@eval "$$($(MAKE) -s env)"; export LUA_PATH="$(CURDIR)/spec/?.lua;$$LUA_PATH"; \
 	for s in $(VALGRIND_SPECS); do \
 	  valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 --trace-children=no \
-	    lua5.4 /usr/bin/busted $$s || exit 1; \
+	    $(LUA) /usr/bin/busted $$s || exit 1; \
 	done
 
 bench: build
-	@eval "$$($(MAKE) -s env)"; lua5.4 bench/throughput.lua
+	@eval "$$($(MAKE) -s env)"; $(LUA) bench/throughput.lua
 
+# LUA_CPATH, which 5.1 and LuaJIT read, points at LUA's binding; 5.2-5.4 read
+# LUA_CPATH_5_x first, so each of those always gets its own.
+LUA_LIBDIR = $(if $(findstring jit,$(LUA)),jit,$(patsubst lua%,%,$(LUA)))
 env:
 	@echo 'export LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;"'
-	@echo 'export LUA_CPATH="$(CURDIR)/$(BUILD)/lib/5.4/?.so;;"'
+	@echo 'export LUA_CPATH="$(CURDIR)/$(BUILD)/lib/$(LUA_LIBDIR)/?.so;;"'
+	@for v in 5_2 5_3 5_4; do echo "export LUA_CPATH_$$v=\"$(CURDIR)/$(BUILD)/lib/$$(echo $$v | tr _ .)/?.so;;\""; done
 	@echo 'export PATH="$(CURDIR)/$(BUILD)/bin:$(CURDIR)/bin:$$PATH"'
 	@echo 'export FIREFLY_EMULATOR="$(CURDIR)/$(BUILD)/bin/firefly-emulator"'
 
+LINT_DIRS = lua bin spec examples bench tools
+lint: deps
+	@luacheck -q $(LINT_DIRS)
+
+# The rock as a user gets it: lint the rockspecs, pack the versioned one from
+# this checkout, and build the packed rock into a fresh tree, once per Lua.
+ROCK_LUAS ?= 5.1 5.4
+rock: deps
+	@tools/rock-check $(ROCK_LUAS)
+
+# Generated files are committed; this regenerates them and fails on any difference.
+fresh:
+	@tools/fresh-check
+
 clean:
-	rm -rf build build-asan build-fuzz build.luarocks
+	rm -rf build build-asan build-fuzz build-rock build.luarocks
