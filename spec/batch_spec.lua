@@ -4,7 +4,7 @@
 local helper = require "helpers.emulator"
 local cjson = require "cjson"
 
-local interp = rawget(_G, "jit") and "luajit" or "lua5.4"
+local interp = helper.lua
 
 local function sh(cmd)
   local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
