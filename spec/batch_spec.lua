@@ -303,7 +303,7 @@ describe("firefly batch, interrupted", function()
     os.execute(("(%s %s bin/firefly %s >'%s/log' 2>&1 & echo $! >'%s/pid'; wait $!; echo $? >'%s/rc') 2>/dev/null &")
       :format(env, interp, args, dir, dir, dir))
     for _ = 1, 100 do
-      if helper.slurp(dir .. "/pid") then break end
+      if (helper.slurp(dir .. "/pid") or ""):match("%d+\n") then break end -- written, not just created
       helper.sleep(0.02)
     end
     return tonumber(helper.slurp(dir .. "/pid"):match("%d+"))
