@@ -37,7 +37,10 @@ deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
-	@[ -d spec/conformance/node_modules ] || ! command -v npm >/dev/null || npm ci --prefix spec/conformance --no-audit --no-fund
+	@# Again whenever package-lock.json changes (the stamp is the lock it was installed from).
+	@cmp -s spec/conformance/package-lock.json spec/conformance/node_modules/.firefly-lock || ! command -v npm >/dev/null \
+	  || { npm ci --prefix spec/conformance --no-audit --no-fund \
+	       && cp spec/conformance/package-lock.json spec/conformance/node_modules/.firefly-lock; }
 
 build: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
@@ -104,7 +107,7 @@ rock: deps
 	@tools/rock-check $(ROCK_LUAS)
 
 # Generated files are committed; this regenerates them and fails on any difference.
-fresh:
+fresh: build
 	@tools/fresh-check
 
 clean:
