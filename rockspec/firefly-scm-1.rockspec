@@ -55,4 +55,6 @@ build = {
   },
   -- The `firefly` command; LuaRocks wraps it to run with this rock's Lua and paths.
   install = { bin = { firefly = "bin/firefly" } },
+  -- The lua-language-server definitions and the reference manual, kept with the rock.
+  copy_directories = { "types", "docs" },
 }

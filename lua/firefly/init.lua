@@ -26,6 +26,7 @@ Client.__index = Client
 
 local CALL_OPTIONS = { model_version = "string", timeout = "number", on_progress = "function", wait = "boolean",
                        cache = "boolean", journal = "boolean", max_retries = "number", validate = "string" }
+firefly._call_options = CALL_OPTIONS -- for tools/reference.lua (types and manual)
 
 local function log(self, level, fmt, ...)
   local want = self._opts.log

@@ -154,4 +154,7 @@ function options.resolve(opts, getenv)
   return o
 end
 
+-- Read by tools/reference.lua: the types file and the manual list exactly these.
+options.TYPES, options.DEFAULTS, options.ENV = TYPES, DEFAULTS, ENV
+
 return options
