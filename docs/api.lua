@@ -100,7 +100,8 @@ api.client = {
   { name = "cancel_all", params = {}, returns = {},
     doc = "Cancels every job in flight and stops every running ff:map from starting more." },
   { name = "close", params = {}, returns = {},
-    doc = "Cancels what is pending (each gets a canceled error) and frees the engine. Idempotent; also __close and __gc." },
+    doc = "Cancels what is pending (each gets a canceled error) and frees the engine. "
+      .. "Idempotent; also __close and __gc." },
 }
 
 api.classes = {

@@ -242,7 +242,8 @@ end
 
 -- ---- options ----
 
-local LUA_TYPE = { string = "string", number = "number", boolean = "boolean", table = "table", ["function"] = "function" }
+local LUA_TYPE = { string = "string", number = "number", boolean = "boolean", table = "table",
+                   ["function"] = "function" }
 
 local function option_rows()
   local rows = {}
@@ -484,7 +485,8 @@ local function manual()
   out[#out + 1] = "|---|---|---|---|---|"
   for _, r in ipairs(option_rows()) do
     out[#out + 1] = ("| `%s` | `%s` | %s | %s | %s |"):format(r.name, md_escape(r.type),
-      r.default ~= nil and ("`" .. md_escape(json_value(r.default)) .. "`") or "", r.env and ("`" .. r.env .. "`") or "",
+      r.default ~= nil and ("`" .. md_escape(json_value(r.default)) .. "`") or "",
+      r.env and ("`" .. r.env .. "`") or "",
       md_escape(r.doc))
   end
   out[#out + 1] = ""
@@ -576,7 +578,8 @@ local function manual()
       out[#out + 1] = ""
     end
     if c.alias then
-      out[#out + 1] = "One of: `" .. md_escape(c.alias) .. "`" .. (#c.notes > 0 and (" (" .. table.concat(c.notes, ", ") .. ")") or "")
+      local notes = #c.notes > 0 and (" (" .. table.concat(c.notes, ", ") .. ")") or ""
+      out[#out + 1] = "One of: `" .. md_escape(c.alias) .. "`" .. notes
       out[#out + 1] = ""
     else
       if c.parent then
