@@ -1,3 +1,4 @@
+-- test: once (it judges a page in a browser; the batch behind it runs on every interpreter in batch_spec)
 -- DIR/index.html, the gallery of a batch, opened in a real browser (Debian's
 -- chromium, headless): every thumbnail decodes, every failed row shows its
 -- error, the status filter works, and the page asks for nothing off the disk.
@@ -5,7 +6,7 @@
 local helper = require "helpers.emulator"
 local cjson = require "cjson"
 
-local interp = rawget(_G, "jit") and "luajit" or "lua5.4"
+local interp = helper.lua
 
 local function sh(cmd)
   local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")

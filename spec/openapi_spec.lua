@@ -46,7 +46,7 @@ describe("Adobe's documents", function()
       io.write("outputs=", #r.outputs, "\n")
     ]]):format(emu.client_id, emu.client_secret, emu.url, emu.url))
     f:close()
-    local interp = jit and "luajit" or "lua5.4"
+    local interp = helper.lua
     local cmd = ("cd '%s' && LUA_PATH='%s/?.lua;%s/?/init.lua;;' %s run.lua 2>&1"):format(elsewhere, tree, tree, interp)
     local p = io.popen(cmd)
     local out = p:read("*a")
