@@ -51,6 +51,9 @@ api.options = {
   cache = "a directory: answers to seeded requests are kept and reused",
   journal = "a file: submitted jobs, so a re-run re-attaches instead of resubmitting",
   manifest = "a file: one JSON line of provenance per saved output",
+  validate = { '"strict"|"warn"|"off"', '"strict" refuses a broken rule before sending, "warn" logs it and sends, '
+    .. '"off" sends as is (Adobe changes enums within weeks: a stale rule must never strand you)' },
+  on_warning = { "fun(text: string)", "gets each validation warning's text (default: a line on stderr)" },
   api_hosts = { "string[]", "more hosts the key and token may go to (besides api_url's and *.adobe.io)" },
 }
 
@@ -63,6 +66,7 @@ api.call_options = {
   cache = "false: do not answer this call from the client's cache",
   journal = "false: keep this call out of the client's journal",
   max_retries = "retries for this call, instead of the client's",
+  validate = { '"strict"|"warn"|"off"', "the client's validate, for this call" },
 }
 
 -- Client methods that are not one Firefly operation each (those come from the registry).

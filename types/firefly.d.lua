@@ -33,6 +33,7 @@ function firefly.run(fn, ...) end
 ---@field log? string env FIREFLY_LOG. "info" or "debug": one line per job (or per request) on stderr, never a secret
 ---@field manifest? string a file: one JSON line of provenance per saved output
 ---@field max_retries? number default 4. retries of a GET, download or token request (and a submit Firefly certainly refused)
+---@field on_warning? fun(text: string) gets each validation warning's text (default: a line on stderr)
 ---@field poll_interval? number default 1. seconds from submit to the first poll
 ---@field poll_max? number default 10. the longest wait between polls
 ---@field proxy? string an HTTP(S) proxy URL
@@ -44,6 +45,7 @@ function firefly.run(fn, ...) end
 ---@field stall_timeout? number default 30. seconds without a byte before a transfer fails
 ---@field timeout? number default 300. seconds a job may take before it is cancelled and a timeout error returned
 ---@field user_agent? string the User-Agent sent
+---@field validate? "strict"|"warn"|"off" default "strict". "strict" refuses a broken rule before sending, "warn" logs it and sends, "off" sends as is (Adobe changes enums within weeks: a stale rule must never strand you)
 
 ---What a call's opts carry besides the body.
 ---@class firefly.CallOptions
@@ -53,6 +55,7 @@ function firefly.run(fn, ...) end
 ---@field model_version? string the x-model-version header ("image5" routes generate_images to /v4)
 ---@field on_progress? fun(job: firefly.Job) called with the job at each status change
 ---@field timeout? number this job's deadline in seconds, instead of the client's
+---@field validate? "strict"|"warn"|"off" the client's validate, for this call
 ---@field wait? boolean false: return the job at once instead of waiting for the result
 
 ---ff:generate_images's opts: model_version is one of its document's x-model-version values.
