@@ -1,6 +1,8 @@
 -- firefly.launcher: a real emulator process started, used and stopped from Lua.
 local firefly = require "firefly"
 local launcher = require "firefly.launcher"
+-- The interpreter under test (tests/tests.cmake), for the children started here.
+local test_lua = require("helpers.emulator").lua
 
 local function alive(pid)
   local f = io.open("/proc/" .. pid .. "/stat", "r")
@@ -126,7 +128,7 @@ describe("emulator lifetime", function()
       local out = os.tmpname()
       -- stdin is a pipe from sleep, so the script waits in read() with no child of its own.
       local script = 'local e = assert(require("firefly.launcher").start{}); print(e.pid); io.stdout:flush(); io.read()'
-      local lua_pid = tonumber(sh(("sleep 10 | lua5.4 -e %q >%s 2>&1 & echo $!"):format(script, out)))
+      local lua_pid = tonumber(sh(("sleep 10 | %s -e %q >%s 2>&1 & echo $!"):format(test_lua, script, out)))
       local emu_pid = tonumber(wait_line(out, "^(%d+)\n"))
       assert.truthy(alive(emu_pid))
       os.execute("kill -" .. sig .. " " .. lua_pid)
@@ -137,7 +139,7 @@ describe("emulator lifetime", function()
     it("ends a `firefly emulator` when the firefly process gets SIG" .. sig, function()
       local out = os.tmpname()
       -- The interpreter running this spec: the CLI loads the core built for it.
-      local lua = rawget(_G, "jit") and "luajit" or "lua5.4"
+      local lua = test_lua
       local cli_pid = tonumber(sh(("%s bin/firefly emulator --port 0 </dev/null >%s 2>&1 & echo $!"):format(lua, out)))
       wait_line(out, "^(http://[^\n]+)\n")
       local emu_pid = tonumber(sh("pgrep -P " .. cli_pid):match("%d+"))
