@@ -6,10 +6,20 @@ local function nm_available()
   return ok == true or ok == 0
 end
 
+-- package.searchpath is 5.2+; 5.1 and LuaJIT walk package.cpath the same way.
+local searchpath = package.searchpath or function(name, path)
+  for pattern in path:gmatch("[^;]+") do
+    local file = pattern:gsub("%?", (name:gsub("%.", "/")))
+    local f = io.open(file, "rb")
+    if f then f:close() return file end
+  end
+  return nil
+end
+
 describe("core.so", function()
   local check = nm_available() and it or pending
   check("exports luaopen_firefly_core and no other symbol", function()
-    local path = assert(package.searchpath("firefly.core", package.cpath), "firefly.core not on package.cpath")
+    local path = assert(searchpath("firefly.core", package.cpath), "firefly.core not on package.cpath")
     local p = assert(io.popen("env -u LD_PRELOAD nm -D --defined-only '" .. path .. "' 2>&1"))
     -- The linker's own markers are in every shared object.
     local toolchain = { _init = true, _fini = true, __bss_start = true, _edata = true, _end = true }
