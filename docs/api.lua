@@ -93,6 +93,12 @@ api.client = {
   { name = "timeout", params = {},
     returns = { { "number?", "seconds", "until the client next needs a step; nil when nothing is in flight" } },
     doc = "For a host loop's sleep: the exact time until the client next has work." },
+  { name = "pollfd", params = {},
+    returns = { { "integer?", "fd", "an epoll descriptor holding every transfer's socket and the next deadline" } },
+    doc = "A host's own loop (cqueues, luv, copas, epoll) waits until fd is readable or ff:timeout() seconds pass, "
+      .. "then calls ff:step(0). nil where the platform has no epoll: step on timeout() there." },
+  { name = "events", params = {}, returns = { { '"r"', "events", "what to wait for on pollfd(): readable" } },
+    doc = "cqueues' pollable protocol: the client is waited on for reading." },
   { name = "stats", params = {}, returns = { { "table", "stats", "the engine's counters, and pending" } },
     doc = "Counters of the engine (requests, retries, connections) and the number of pending operations." },
   { name = "map", params = { { "items", "any[]" },

@@ -175,6 +175,14 @@ function Client:step(wait) end
 ---@return number? seconds # until the client next needs a step; nil when nothing is in flight
 function Client:timeout() end
 
+---A host's own loop (cqueues, luv, copas, epoll) waits until fd is readable or ff:timeout() seconds pass, then calls ff:step(0). nil where the platform has no epoll: step on timeout() there.
+---@return integer? fd # an epoll descriptor holding every transfer's socket and the next deadline
+function Client:pollfd() end
+
+---cqueues' pollable protocol: the client is waited on for reading.
+---@return "r" events # what to wait for on pollfd(): readable
+function Client:events() end
+
 ---Counters of the engine (requests, retries, connections) and the number of pending operations.
 ---@return table stats # the engine's counters, and pending
 function Client:stats() end
