@@ -32,7 +32,9 @@ function firefly.run(fn, ...) end
 ---@field journal? string a file: submitted jobs, so a re-run re-attaches instead of resubmitting
 ---@field log? string env FIREFLY_LOG. "info" or "debug": one line per job (or per request) on stderr, never a secret
 ---@field manifest? string a file: one JSON line of provenance per saved output
+---@field max_download? number default 1073741824. bytes one download may bring; a longer body is an error, and its partial file removed
 ---@field max_retries? number default 4. retries of a GET, download or token request (and a submit Firefly certainly refused)
+---@field min_download_rate? number default 8192. bytes/s a download must average after stall_timeout, or it fails
 ---@field on_warning? fun(text: string) gets each validation warning's text (default: a line on stderr)
 ---@field poll_interval? number default 1. seconds from submit to the first poll
 ---@field poll_max? number default 10. the longest wait between polls
