@@ -84,6 +84,21 @@ describe("cache", function()
     ff:close()
   end)
 
+  it("answers a request with a {path} image source from disk, by the file's content, before any upload", function()
+    local function expand()
+      local ff = client()
+      local r = assert(ff:expand_image { image = { source = { path = "examples/assets/hero.png" } },
+                                          size = { width = 160, height = 96 }, seeds = { 5 } })
+      ff:close()
+      return r
+    end
+    assert.is_nil(expand().from_cache)
+    -- A new run (a new client, so no upload id remembered) neither uploads nor submits.
+    assert.is_true(expand().from_cache)
+    assert.are.equal(1, emu:count("POST", "^/v2/storage/image$"))
+    assert.are.equal(1, emu:count("POST", "^/v3/images/expand%-async$"))
+  end)
+
   describe("the request key", function()
     it("does not depend on the order of keys", function()
       assert.are.equal(cache.key("generate_images", nil, { prompt = "x", seeds = { 1 }, size = { width = 1, height = 2 } }),

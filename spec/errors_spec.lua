@@ -41,6 +41,31 @@ describe("misuse", function()
     raises("option 'max_retries' must be a number", function() emu:client({ max_retries = "3" }) end)
   end)
 
+  it("raises on an unknown option in ff:map and upload_image too, as in every call", function()
+    raises("ff:map: unknown option 'concurency'", function() ff:map({}, print, { concurency = 2 }) end)
+    raises("ff:map: option 'fail_fast' must be a boolean", function() ff:map({}, print, { fail_fast = 1 }) end)
+    raises("ff:upload_image: unknown option 'timout'",
+      function() ff:upload_image("examples/assets/hero.png", { timout = 5 }) end)
+    raises("ff:job: unknown option 'wiat'", function() ff:job("urn:ff:jobs:x", { wiat = false }) end)
+  end)
+
+  it("raises on a method called with a dot instead of a colon, saying so", function()
+    raises("call it with a colon, ff:generate_images%(...%)", function() ff.generate_images { prompt = "a cat" } end)
+    raises("call it with a colon, ff:upload_image", function() ff.upload_image("examples/assets/hero.png") end)
+    raises("call it with a colon, ff:map", function() ff.map({}, print) end)
+    raises("call it with a colon, ff:step", function() ff.step(0) end)
+  end)
+
+  it("raises on a body that contains itself, naming where", function()
+    local body = { prompt = "a cat", size = { width = 16, height = 16 } }
+    body.size.again = body
+    raises("the body contains itself at body.size.again", function() ff:generate_images(body) end)
+    local src = { path = "examples/assets/hero.png" }
+    src.self = src
+    raises("contains itself at body.image.source.self",
+      function() ff:expand_image { image = { source = src } } end)
+  end)
+
   it("raises from firefly.new with no credentials, naming the environment variables", function()
     if os.getenv("FIREFLY_SERVICES_CLIENT_ID") or os.getenv("FIREFLY_SERVICES_ACCESS_TOKEN") then
       return pending("FIREFLY_SERVICES_* credentials are set in this environment")

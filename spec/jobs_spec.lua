@@ -244,3 +244,44 @@ describe("job:wait(timeout)", function()
     assert.are.equal(0, #entries(emu, "PUT", "^/v3/cancel/"))
   end)
 end)
+
+describe("a job whose last event the engine never delivers", function()
+  local emu, ff, real
+  setup(function() emu, ff = helper.serve { job_seconds = 0.2 } end)
+  teardown(function() helper.close(emu, ff) end)
+
+  -- The client's core with every "done" event dropped, counting its steps.
+  local steps = 0
+  before_each(function()
+    real = ff._core
+    ff._core = setmetatable({
+      step = function(_, wait)
+        steps = steps + 1
+        local kept = {}
+        for _, ev in ipairs(real:step(wait)) do
+          if ev.type ~= "done" then kept[#kept + 1] = ev end
+        end
+        return kept
+      end,
+    }, { __index = function(_, k) return function(_, ...) return real[k](real, ...) end end })
+  end)
+  after_each(function() ff._core = real end)
+
+  it("ends with a transport error once nothing is in flight, instead of stepping an idle engine", function()
+    steps = 0
+    local job = assert(ff:generate_images({ prompt = "a lost fox", size = SIZE }, { wait = false }))
+    local r, err = job:wait(5)
+    assert.is_nil(r)
+    assert.are.equal("transport", err.kind)
+    assert.matches("nothing in flight", err.message)
+    -- One step per poll of a 0.2 s job, not a spin.
+    assert.is_true(steps < 20, "steps: " .. steps)
+    assert.are.equal(0, ff:stats().pending)
+  end)
+
+  it("wakes a coroutine waiting for it too", function()
+    local r, err = require("firefly").run(function() return ff:generate_images { prompt = "another", size = SIZE } end)
+    assert.is_nil(r)
+    assert.are.equal("transport", err.kind)
+  end)
+end)

@@ -49,6 +49,20 @@ describe("pipeline", function()
       assert.matches("no luck", tostring(errs[2]))
     end)
 
+    it("counts an item whose fn returns false (or false, err) as failed, not done", function()
+      local results, errs, summary = ff:map({ 1, 2, 3 }, function(x)
+        if x == 1 then return false, "not this one" end
+        if x == 2 then return false end
+        return x
+      end)
+      assert.matches("not this one", tostring(errs[1]))
+      assert.matches("returned false", tostring(errs[2]))
+      assert.is_nil(results[1])
+      assert.are.equal(3, results[3])
+      assert.are.equal(1, summary.done)
+      assert.are.equal(2, summary.failed)
+    end)
+
     it("with fail_fast, cancels every job in flight and starts no more items", function()
       local items = { "missing", "b", "c", "d", "e" }
       local results, errs, summary = ff:map(items, function(x)

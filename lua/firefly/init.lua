@@ -5,15 +5,14 @@
 -- request bodies, and turns the core's events into jobs and results.
 
 local core = require "firefly.core"
-local cjson = require "firefly.json"
 local errors = require "firefly.errors"
-local inputs = require "firefly.inputs"
 local job = require "firefly.job"
 local models = require "firefly.models"
 local operations = require "firefly.operations"
 local options = require "firefly.options"
 local pipeline = require "firefly.pipeline"
 local scheduler = require "firefly.scheduler"
+local submit = require "firefly.submit"
 local upload = require "firefly.upload"
 local validate = require "firefly.validate"
 
@@ -34,6 +33,8 @@ local function log(self, level, fmt, ...)
     io.stderr:write("firefly: ", fmt:format(...), "\n")
   end
 end
+
+function Client:_log(level, fmt, ...) return log(self, level, fmt, ...) end
 
 function firefly.new(opts)
   local o = options.resolve(opts)
@@ -69,8 +70,25 @@ function Client:_track(handle, obj)
   return obj
 end
 
+-- When the engine has nothing in flight but Lua still waits for some of its
+-- operations, their last event was lost: they end with an error now, rather
+-- than leaving a waiter to step an idle engine forever.
+function Client:_reap()
+  if self._npending == 0 or self._core:stats().active > 0 then return end
+  for handle, obj in pairs(self._pending) do
+    self._pending[handle] = nil
+    obj.err = errors.new { kind = "transport", job_id = obj.id,
+      message = "the engine has nothing in flight for this operation (its last event was lost)" }
+    obj.finished = true
+    scheduler.wake(obj)
+  end
+  self._npending = 0
+end
+
 -- Steps the core and hands each event to its job or transfer. User callbacks
--- run here, after the step returned; one that raises does not lose the others.
+-- run here, after the step returned; one that raises is its own job's error
+-- (lua/firefly/job.lua), never another call's. Returns the events, and the
+-- first job whose callback raised during this step.
 function Client:_pump(wait)
   local evs = self._core:step(wait)
   local out, raised = {}, nil
@@ -83,7 +101,8 @@ function Client:_pump(wait)
         self._npending = self._npending - 1
       end
       local ok, e = pcall(target._event, target, ev)
-      if not ok and raised == nil then raised = e end
+      if not ok then target:_broken(e) end
+      if target._raised ~= nil and raised == nil then raised = target end
       if ev.type == "done" or ev.type == "error" then
         if target.id then log(self, "info", "job %s %s", target.id, target.err and tostring(target.err) or "succeeded") end
       elseif ev.type == "accepted" then
@@ -93,16 +112,28 @@ function Client:_pump(wait)
                         progress = target.progress, err = target.err }
     end
   end
+  self:_reap()
   scheduler.track(self, self._npending > 0)
-  if raised ~= nil then error(raised, 0) end
-  return out
+  return out, raised
 end
 
 -- Host loops: advance without blocking (or up to `wait` seconds) and get the
 -- events produced: {type = "accepted"|"status"|"done"|"error", job = ..., ...}.
+-- A callback that raised is raised here, by the call that ran it, once.
 function Client:step(wait)
   if wait ~= nil and type(wait) ~= "number" then error("ff:step: wait must be a number", 2) end
-  return self:_pump(wait or 0)
+  local evs, raised = self:_pump(wait or 0)
+  local kept = self._carry
+  if kept then
+    for i = 1, #evs do kept[#kept + 1] = evs[i] end
+    evs, self._carry = kept, nil
+  end
+  -- The step's events are kept for the next one: raising loses none of them.
+  if raised then
+    self._carry = evs
+    raised:_reraise()
+  end
+  return evs
 end
 
 -- Seconds until the client next needs a step; nil when nothing is in flight.
@@ -147,19 +178,8 @@ Client.__gc = Client.close
 -- ---- operations ----
 
 local function check_call(method, body, opts)
-  if type(body) ~= "table" then
-    error(("ff:%s: body must be a table (Adobe's JSON request), got %s"):format(method, type(body)), 3)
-  end
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then error(("ff:%s: opts must be a table"):format(method), 3) end
-  for k, v in pairs(opts) do
-    local want = CALL_OPTIONS[k]
-    if not want then error(("ff:%s: unknown option '%s'"):format(method, tostring(k)), 3) end
-    if type(v) ~= want then
-      error(("ff:%s: option '%s' must be a %s, got %s"):format(method, k, want, type(v)), 3)
-    end
-    if options.RANGES[k] then options.check_number("ff:" .. method, k, v, 3) end
-  end
+  submit.check_body(method, body)
+  opts = options.check("ff:" .. method, opts, CALL_OPTIONS, 4)
   if opts.validate ~= nil and not options.VALIDATE[opts.validate] then
     error(("ff:%s: option 'validate' must be 'strict', 'warn' or 'off', got '%s'"):format(method, opts.validate), 3)
   end
@@ -189,33 +209,12 @@ function Client:_judge(op, body, model_version, mode)
 end
 
 -- The one path every generating method takes: check the call, pick the
--- operation the model version routes to (firefly.operations), resolve
--- {path = ...} sources, validate, and hand the job to the pipeline.
+-- operation the model version routes to (firefly.operations), and hand it
+-- to lua/firefly/submit.lua (identity, cache, journal, uploads, submit).
 function Client:_submit(method, body, opts)
   opts = check_call(method, body, opts)
-  if self._closed then error("attempt to use a closed firefly client", 3) end
-  local op = operations.for_method(method, opts.model_version)
-  local model_version = opts.model_version or op.model_version
-  -- {path = ...} image sources become uploads first (lua/firefly/inputs.lua).
-  local mode = opts.validate or self._opts.validate
-  local resolved, rerr = inputs.resolve(self, op, body, { model_version = model_version, timeout = opts.timeout,
-                                                         validate = mode })
-  if not resolved then return nil, rerr end
-  body = resolved
-  local refused = self:_judge(op, body, model_version, mode)
-  if refused then return nil, refused end
-  local ok, json = pcall(cjson.encode, body)
-  if not ok then
-    return nil, errors.new { kind = "validation", message = "the body cannot be sent as JSON: " .. tostring(json) }
-  end
-  return pipeline.submit(self, method, body, opts, function(o)
-    local handle, err = self._core:submit(self._opts.api_url .. op.path, json, o.model_version or op.model_version,
-                                          o.timeout or self._opts.timeout,
-                                          o.max_retries and math.floor(o.max_retries))
-    if not handle then return nil, errors.from_core(err) end
-    log(self, "debug", "%s submitted", op.name)
-    return self:_track(handle, job.new(self, handle, method, o))
-  end)
+  if self._closed then error("attempt to use a closed firefly client", 2) end
+  return submit.run(self, method, operations.for_method(method, opts.model_version), body, opts)
 end
 
 -- One method per Firefly operation (DESIGN.md), each a call into _submit; the
@@ -245,7 +244,7 @@ function Client:job(id_or_url, opts)
   if type(id_or_url) ~= "string" or id_or_url == "" then
     error("ff:job: expects a job id or a status URL", 2)
   end
-  opts = check_call("job", {}, opts)
+  opts = options.check("ff:job", opts, CALL_OPTIONS, 3)
   local status_url, cancel_url, id
   if id_or_url:match("^https?://") then
     status_url = id_or_url
@@ -266,6 +265,8 @@ end
 
 -- ---- uploads and custom models (lua/firefly/upload.lua, models.lua) ----
 
+local UPLOAD_OPTIONS = { timeout = "number" }
+
 -- Uploads a JPEG, PNG, WEBP, TIFF or JPEG XL image (a path, or the bytes); returns the upload id and
 -- {id, images, request_id}. opts: timeout.
 function Client:upload_image(path_or_bytes, opts)
@@ -273,9 +274,7 @@ function Client:upload_image(path_or_bytes, opts)
   if type(path_or_bytes) ~= "string" or path_or_bytes == "" then
     error("ff:upload_image: expects a file path or the image's bytes", 2)
   end
-  if opts ~= nil and (type(opts) ~= "table" or (opts.timeout ~= nil and type(opts.timeout) ~= "number")) then
-    error("ff:upload_image: opts must be a table ({timeout = seconds})", 2)
-  end
+  opts = options.check("ff:upload_image", opts, UPLOAD_OPTIONS, 3)
   return upload.run(self, path_or_bytes, opts)
 end
 
@@ -336,5 +335,20 @@ end
 function Client:cancel_all()
   return pipeline.cancel_all(self)
 end
+
+-- Every public method checks its receiver first: `ff.generate_images{...}`
+-- (a dot for a colon) would otherwise fail far inside, in other words.
+for name, fn in pairs(Client) do
+  if type(fn) == "function" and not name:match("^_") then
+    Client[name] = function(self, ...)
+      if getmetatable(self) ~= Client then
+        error(("ff:%s: call it with a colon, ff:%s(...), not ff.%s(...)"):format(name, name, name), 2)
+      end
+      return fn(self, ...)
+    end
+  end
+end
+Client.__close = Client.close
+Client.__gc = Client.close
 
 return firefly

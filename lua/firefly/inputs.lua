@@ -91,38 +91,38 @@ function inputs.check(op, body, opts)
   return files, found
 end
 
--- Returns the body to send (the same table when it names no file), or nil, err.
--- Every file is read and checked, and the rest of the body validated, before
--- the first upload: a mistake anywhere sends nothing. opts as inputs.check's,
--- and timeout.
-function inputs.resolve(client, op, body, opts)
-  if #find(body, {}) == 0 then return body end -- validated by the caller as it is
-  local files, found = inputs.check(op, body, { model_version = opts.model_version, validate = opts.validate,
-    warn = function(text) client:_warn(text) end })
-  if not files then return nil, found end
-  local loaded = {}
-  for _, f in ipairs(files) do loaded[f.source] = f end
+-- The body as the request's identity (cache and journal key): each file
+-- stands for its content, so the same file is the same request whatever its
+-- upload id, and an edited file is another request. files: inputs.check's.
+function inputs.identity(body, files)
+  if #files == 0 then return body end
+  local swap = {}
+  for _, f in ipairs(files) do swap[f.source] = { sha256 = f.digest } end
+  return copy(body, swap)
+end
 
-  local cache = client._uploads
-  if not cache then
-    cache = {}
-    client._uploads = cache
+-- Uploads the files (once per content while the id is young) and returns
+-- the body to send, with {uploadId = ...} in their place; or nil, err.
+function inputs.upload(client, body, files, opts)
+  if #files == 0 then return body end
+  local known = client._uploads
+  if not known then
+    known = {}
+    client._uploads = known
   end
   local ids = {}
-  for _, f in ipairs(found) do
-    local l = loaded[f.source]
-    local key = l.digest
-    local hit = cache[key]
+  for _, f in ipairs(files) do
+    local hit = known[f.digest]
     if hit and client:_clock() - hit.at < inputs.REUSE_SECONDS then
       ids[f.source] = hit.id
     else
-      local id, err = upload.send(client, l.bytes, l.mime, opts.timeout)
+      local id, err = upload.send(client, f.bytes, f.mime, opts.timeout)
       if not id then return nil, err end
-      cache[key] = { id = id, at = client:_clock() }
+      known[f.digest] = { id = id, at = client:_clock() }
       ids[f.source] = id
     end
   end
-  return replaced(body, found, ids)
+  return replaced(body, files, ids)
 end
 
 return inputs

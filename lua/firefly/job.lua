@@ -10,24 +10,51 @@ local scheduler = require "firefly.scheduler"
 
 local job = {}
 
+-- Waits until the operation ends (or a callback of its own raised, which is
+-- raised here, once). A lost last event cannot make this spin: the client
+-- ends what the engine no longer has in flight (Client:_reap).
 local function wait_for(self, timeout)
-  if not self.finished and not scheduler.wait(self) then
+  if not self.finished and self._raised == nil and not scheduler.wait(self) then
     local client = self._client
     local deadline = timeout and (client:_clock() + timeout)
-    while not self.finished do
+    while not self.finished and self._raised == nil do
       local left = deadline and (deadline - client:_clock())
       if left and left <= 0 then
         return nil, errors.new { kind = "timeout", job_id = self.id,
           message = ("still running after waiting %g s (the job goes on)"):format(timeout) }
       end
-      if not client:_pump(left and math.min(left, 1) or 1) and not self.finished then
-        return nil, errors.new { kind = "transport", job_id = self.id,
-          message = "the engine has nothing in flight for this operation" }
-      end
+      client:_pump(left and math.min(left, 1) or 1)
     end
   end
+  if self._raised ~= nil then self:_reraise() end
   if self.err then return nil, self.err end
   return self.result
+end
+
+-- A callback of this operation raised: the error is its own, raised once by
+-- whoever waits for it (or by the ff:step that ran it); the job is cancelled,
+-- since nobody is left to take its result, and calls no callback again.
+local function callback_raised(self, e)
+  self._on_progress = nil
+  if self._raised == nil and not self._raised_once then self._raised = e end
+  if not self.finished and self._handle then self._client._core:cancel(self._handle) end
+  scheduler.wake(self)
+end
+
+local function reraise(self)
+  local e = self._raised
+  self._raised, self._raised_once = nil, true
+  error(e, 0)
+end
+
+-- Handling an event raised (a server document this layer could not read):
+-- the operation ends with that as its error, and nothing else is touched.
+local function broken(self, e)
+  self.result = nil
+  self.err = errors.new { kind = "http", job_id = self.id,
+    message = "the server's answer could not be read: " .. tostring(e) }
+  self.finished = true
+  scheduler.wake(self)
 end
 
 -- ---- Job ----
@@ -81,7 +108,7 @@ function Job:_event(ev)
     if ev.status == "succeeded" then self.progress = 100 end
   elseif t == "done" then
     self.status, self.progress = "succeeded", 100
-    local data = ev.data or {}
+    local data = type(ev.data) == "table" and ev.data or {}
     self.result = result.new(self._client, data.result, { job_id = self.id, request_id = ev.request_id })
     self.finished = true
   else
@@ -92,9 +119,15 @@ function Job:_event(ev)
     self.err = errors.from_core(err, { job_id = self.id or err.job_id })
     self.finished = true
   end
-  if self._on_progress and (t == "status" or t == "accepted") then self._on_progress(self) end
+  if t == "accepted" and self._on_accept then self._on_accept(self) end
+  if self._on_progress and (t == "status" or t == "accepted") then
+    local ok, e = pcall(self._on_progress, self)
+    if not ok then callback_raised(self, e) end
+  end
   if self.finished then scheduler.wake(self) end
 end
+
+Job._broken, Job._reraise = broken, reraise
 
 -- ---- Transfer ----
 
@@ -113,6 +146,8 @@ function Transfer:cancel()
   if self.finished then return false end
   return self._client._core:cancel(self._handle)
 end
+
+Transfer._broken, Transfer._reraise = broken, reraise
 
 function Transfer:_event(ev)
   if ev.type == "done" then

@@ -93,19 +93,29 @@ end
 -- stale rule must never strand a user.
 options.VALIDATE = { strict = true, warn = true, off = true }
 
+-- The one rule for every options table (firefly.new, the operations,
+-- ff:map, upload_image...): a table or nil, no unknown name (a typo is
+-- misuse), each value of its type. `where` names the call in messages;
+-- `level` is error()'s, counted from this function. Returns opts or {}.
+function options.check(where, opts, types, level)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error(("%s: options must be a table, got %s"):format(where, type(opts)), level)
+  end
+  for k, v in pairs(opts) do
+    local want = types[k]
+    if not want then error(("%s: unknown option '%s'"):format(where, tostring(k)), level) end
+    if type(v) ~= want then
+      error(("%s: option '%s' must be a %s, got %s"):format(where, k, want, type(v)), level)
+    end
+    if want == "number" and RANGES[k] then options.check_number(where, k, v, level) end
+  end
+  return opts
+end
+
 function options.resolve(opts, getenv)
   getenv = getenv or os.getenv
-  if opts ~= nil and type(opts) ~= "table" then
-    error("firefly.new: options must be a table, got " .. type(opts), 3)
-  end
-  opts = opts or {}
-  for k, v in pairs(opts) do
-    local want = TYPES[k]
-    if not want then error("firefly.new: unknown option '" .. tostring(k) .. "'", 3) end
-    if type(v) ~= want then
-      error(("firefly.new: option '%s' must be a %s, got %s"):format(k, want, type(v)), 3)
-    end
-  end
+  opts = options.check("firefly.new", opts, TYPES, 4)
   local o = {}
   for k in pairs(TYPES) do
     local v = opts[k]

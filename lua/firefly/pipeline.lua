@@ -1,15 +1,11 @@
 -- Batches over one client: ff:map runs a function per item in coroutines,
 -- at most `concurrency` at once, keeps results in input order, reports
--- progress per job and per batch, and ends with a summary. Every generating
--- call made inside an item goes through pipeline.submit, which is where the
--- result cache, the journal and the batch's bookkeeping meet the engine.
+-- progress per job and per batch, and ends with a summary. Every job a
+-- generating call starts inside an item joins the item's batch here
+-- (lua/firefly/submit.lua calls pipeline.joined).
 
-local cache = require "firefly.cache"
 local errors = require "firefly.errors"
-local job = require "firefly.job"
-local journal = require "firefly.journal"
-local manifest = require "firefly.manifest"
-local result = require "firefly.result"
+local options = require "firefly.options"
 local scheduler = require "firefly.scheduler"
 local yieldable = require "firefly.yieldable"
 
@@ -52,24 +48,22 @@ local function as_error(value, fallback)
   return errors.new { kind = "raised", message = tostring(value) }
 end
 
+local MAP_OPTIONS = { concurrency = "number", fail_fast = "boolean", on_progress = "function",
+                      on_tick = "function" }
+
 -- ff:map(items, fn, {concurrency = n, fail_fast = bool, on_progress = fn, on_tick = fn})
 -- returns results (input order), errs (by index) and a summary. on_tick runs
 -- between engine steps, at least once a second while the batch runs, even
--- when no job has news (a live display, a check for Ctrl-C).
+-- when no job has news (a live display, a check for Ctrl-C). An item
+-- succeeds when fn returns a value other than nil and false: `return false,
+-- err` (or nil, err) is that item's failure, as everywhere in Lua.
 function pipeline.map(client, items, fn, opts)
-  if type(items) ~= "table" then error("ff:map: items must be a table", 3) end
-  if type(fn) ~= "function" then error("ff:map: fn must be a function", 3) end
-  opts = opts or {}
-  if type(opts) ~= "table" then error("ff:map: opts must be a table", 3) end
+  if type(items) ~= "table" then error("ff:map: items must be a table", 2) end
+  if type(fn) ~= "function" then error("ff:map: fn must be a function", 2) end
+  opts = options.check("ff:map", opts, MAP_OPTIONS, 3)
   local concurrency = opts.concurrency or 8
-  if type(concurrency) ~= "number" or concurrency < 1 then
-    error("ff:map: concurrency must be a number >= 1", 3)
-  end
-  if opts.on_progress ~= nil and type(opts.on_progress) ~= "function" then
-    error("ff:map: on_progress must be a function", 3)
-  end
-  if opts.on_tick ~= nil and type(opts.on_tick) ~= "function" then
-    error("ff:map: on_tick must be a function", 3)
+  if concurrency ~= concurrency or concurrency < 1 then
+    error("ff:map: concurrency must be a number >= 1", 2)
   end
   local b = {
     client = client, items = items, total = #items, on_progress = opts.on_progress,
@@ -90,12 +84,12 @@ function pipeline.map(client, items, fn, opts)
     current[co] = nil
     b.active = b.active - 1
     b.progress[i] = nil
-    if ok and value ~= nil then
+    if ok and value ~= nil and value ~= false then
       results[i] = value
       b.done = b.done + 1
       if b.item_jobs[i] and b.item_jobs[i] == b.item_cached[i] then b.cached = b.cached + 1 end
     else
-      errs[i] = ok and as_error(err, errors.new { kind = "raised", message = "returned nil" })
+      errs[i] = ok and as_error(err, errors.new { kind = "raised", message = "returned " .. tostring(value) })
         or as_error(value)
       if b.stopped and errs[i].kind == "canceled" then
         b.canceled = b.canceled + 1 -- a casualty of the stop, not a failure of its own
@@ -117,7 +111,7 @@ function pipeline.map(client, items, fn, opts)
   local workers = {}
   for w = 1, math.min(b.total, math.floor(concurrency)) do workers[w] = scheduler.spawn(worker) end
   local on_tick = opts.on_tick
-  scheduler.loop(function()
+  local ok, why = pcall(scheduler.loop, function()
     if on_tick then on_tick(snapshot(b, "tick")) end
     for w = 1, #workers do
       if coroutine.status(workers[w]) ~= "dead" then return false end
@@ -125,6 +119,14 @@ function pipeline.map(client, items, fn, opts)
     return true
   end)
   client._batches[b] = nil
+  if not ok then
+    -- The map is aborted (its on_progress raised, or the engine gave up):
+    -- its jobs are cancelled and its coroutines forgotten, so that nothing
+    -- of it runs on, or raises, inside a later call.
+    stop(b)
+    scheduler.forget(workers)
+    error(why, 0)
+  end
   -- Items never started because the batch stopped are errors too, so that
   -- results and errs together account for every item.
   for i = 1, b.total do
@@ -173,116 +175,9 @@ function pipeline.joined(j, from_cache)
 end
 
 -- A job of a batch ended: it no longer needs cancelling.
-local function left(j)
+function pipeline.left(j)
   local at = here()
   if at then at.batch.jobs[j] = nil end
-end
-
--- The client's cache, journal and manifest, opened on first use.
-local function stores(client)
-  local s = client._stores
-  if not s then
-    local o = client._opts
-    s = { cache = o.cache and cache.open(o.cache), journal = o.journal and journal.open(o.journal),
-          manifest = o.manifest and manifest.open(o.manifest) }
-    client._stores = s
-  end
-  return s
-end
-
-local function provenance(s, r, meta)
-  if not s.manifest then return end
-  for _, out in ipairs(r.outputs or {}) do
-    result.on_saved(out, function(o, path) return s.manifest:saved(meta, o, path) end)
-  end
-end
-
-local function from_cache(client, s, op, opts, key, meta)
-  local hit = s.cache:get(key)
-  if not hit then return nil end
-  local r = result.new(client, hit.result, { job_id = hit.job_id, request_id = hit.request_id })
-  for i, out in ipairs(r.outputs) do result.local_file(out, hit.files[i]) end
-  r.from_cache = true
-  meta.job_id, meta.request_id, meta.from_cache = hit.job_id, hit.request_id, true
-  provenance(s, r, meta)
-  local j = job.new(client, nil, op, opts)
-  j.id, j.status, j.progress, j.result, j.finished, j.from_cache = hit.job_id, "succeeded", 100, r, true, true
-  pipeline.joined(j, true)
-  if opts.wait == false then return j end
-  return r
-end
-
--- Records the job in the journal as soon as Firefly has accepted it.
-local function journaled(s, key, op, j)
-  local user = j._on_progress
-  local recorded = false
-  j._on_progress = function(job_)
-    if not recorded and job_.status_url then
-      recorded = true
-      local ok, err = s.journal:record(key, op, job_)
-      if not ok then j._journal_error = err end
-    end
-    if user then user(job_) end
-  end
-end
-
--- Kinds of error after which an earlier run's job is given up and the request sent anew.
-local GONE = { http = true, job_failed = true, canceled = true }
-
--- Every generating call ends here, validated and encoded. send(opts) starts
--- the job on the engine and returns it (never waiting). On the way: the
--- cache (a hit makes no network call), the journal (a job an earlier run
--- submitted is re-attached to, not submitted again), the batch, the manifest.
-function pipeline.submit(client, op, body, opts, send)
-  local s = stores(client)
-  local use_journal = s.journal and opts.journal ~= false
-  local use_cache = s.cache and opts.cache ~= false and (opts.cache == true or cache.reproducible(body))
-  local key = (use_cache or use_journal) and cache.key(op, opts.model_version, body)
-  local meta = { operation = op, prompt = body.prompt, model_version = opts.model_version }
-  if use_cache then
-    local hit = from_cache(client, s, op, opts, key, meta)
-    if hit then return hit end
-  end
-  local earlier = use_journal and s.journal:take(key)
-  local j, err
-  if earlier then
-    j = client:job(earlier.status_url, { wait = false, timeout = opts.timeout, on_progress = opts.on_progress })
-    if j then j.operation, j.resumed = op, true end
-  end
-  if not j then
-    j, err = send(opts)
-    if not j then return nil, err end
-    if use_journal then journaled(s, key, op, j) end
-  end
-  pipeline.joined(j)
-  if opts.wait == false then return j end
-  local r, werr = j:wait()
-  left(j)
-  -- Unrecorded, the job would be submitted again after a crash: say so, with its id to re-attach.
-  if r and j._journal_error then
-    local e = j._journal_error
-    e.message = e.message .. ("; job %s finished unrecorded: ff:job(%q) re-attaches to it"):format(
-      tostring(j.id), tostring(j.status_url or j.id))
-    return nil, e
-  end
-  if not r then
-    if use_journal and j.id then s.journal:failed(key, j) end
-    if earlier and GONE[werr.kind] then return pipeline.submit(client, op, body, opts, send) end
-    return nil, werr
-  end
-  meta.job_id, meta.request_id = r.job_id, r.request_id
-  if use_cache then
-    local paths, cerr = s.cache:put(key, r, function(url, path) return result.fetch(client, url, path) end)
-    if not paths and cerr.kind == "io" then
-      cerr.job_id = cerr.job_id or r.job_id
-      cerr.message = cerr.message .. ("; job %s succeeded: ff:job(%q) re-attaches to it"):format(
-        tostring(r.job_id), tostring(j.status_url or r.job_id))
-      return nil, cerr
-    end
-    for i, out in ipairs(paths and r.outputs or {}) do result.local_file(out, paths[i]) end
-  end
-  provenance(s, r, meta)
-  return r
 end
 
 return pipeline

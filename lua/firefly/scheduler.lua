@@ -30,7 +30,7 @@ function scheduler.wait(obj)
   if not co then return false end
   obj._waiters = obj._waiters or {}
   obj._waiters[#obj._waiters + 1] = co
-  while not obj.finished do coroutine.yield(WAIT) end
+  while not obj.finished and obj._raised == nil do coroutine.yield(WAIT) end
   return true
 end
 
@@ -49,10 +49,12 @@ function scheduler.resume_ready()
     ready = {}
     for i = 1, #batch do
       local co = batch[i]
-      if coroutine.status(co) == "suspended" then
+      if managed[co] and coroutine.status(co) == "suspended" then
         local ok, what = coroutine.resume(co)
         if not ok then
           managed[co] = nil
+          -- The rest of this turn still runs later: they belong to other callers.
+          for k = i + 1, #batch do ready[#ready + 1] = batch[k] end
           error(debug.traceback(co, tostring(what)), 0)
         end
         -- A plain yield (not a firefly wait) means "let the others run": go again.
@@ -60,6 +62,20 @@ function scheduler.resume_ready()
       end
     end
   end
+end
+
+-- An aborted loop's coroutines are never resumed again (by a later call).
+function scheduler.forget(list)
+  local gone = {}
+  for _, co in ipairs(list) do
+    gone[co] = true
+    managed[co] = nil
+  end
+  local keep = {}
+  for _, co in ipairs(ready) do
+    if not gone[co] then keep[#keep + 1] = co end
+  end
+  ready = keep
 end
 
 function scheduler.spawn(fn, ...)

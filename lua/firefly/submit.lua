@@ -1,0 +1,212 @@
+-- The submit path of every generating call, in one place and in this order:
+--   1. identity: the request as the user wrote it, each local file by the
+--      sha256 of its bytes (read and checked here, nothing sent yet);
+--   2. cache: a request already answered is answered from disk;
+--   3. journal: a job an earlier run submitted is re-attached to;
+--   4. uploads: {path} sources become upload ids;
+--   5. submit: the body is validated, encoded and handed to the engine.
+-- Keeping the order in one function is what stops a key from ever being
+-- computed from a fresh upload id again (issue 8).
+
+local cjson = require "firefly.json"
+local cache = require "firefly.cache"
+local errors = require "firefly.errors"
+local inputs = require "firefly.inputs"
+local job = require "firefly.job"
+local journal = require "firefly.journal"
+local manifest = require "firefly.manifest"
+local pipeline = require "firefly.pipeline"
+local result = require "firefly.result"
+
+local submit = {}
+
+-- The client's cache, journal and manifest, opened on first use.
+local function stores(client)
+  local s = client._stores
+  if not s then
+    local o = client._opts
+    s = { cache = o.cache and cache.open(o.cache), journal = o.journal and journal.open(o.journal),
+          manifest = o.manifest and manifest.open(o.manifest) }
+    client._stores = s
+  end
+  return s
+end
+
+-- The path at which a body contains itself, if it does (a cycle): cjson and
+-- the request key would recurse until the C stack overflows, far from the
+-- user's mistake.
+local function cycle(v, path, open)
+  open[v] = true
+  for k, x in pairs(v) do
+    if type(x) == "table" then
+      local here = path .. (type(k) == "string" and ("." .. k) or ("[" .. tostring(k) .. "]"))
+      local found = open[x] and here or cycle(x, here, open)
+      if found then return found end
+    end
+  end
+  open[v] = nil
+end
+
+-- Misuse of a body raises, at the caller of the method (level 4 from here).
+function submit.check_body(method, body)
+  if type(body) ~= "table" then
+    error(("ff:%s: body must be a table (Adobe's JSON request), got %s"):format(method, type(body)), 4)
+  end
+  local at = cycle(body, "body", {})
+  if at then
+    error(("ff:%s: the body contains itself at %s (a request body must be a tree of tables, as JSON is)")
+      :format(method, at), 4)
+  end
+end
+
+-- Every output saved (or the whole result stored in the cache) retires the
+-- job's journal entry: its paid work is on disk, and a re-run asks anew.
+local function watch_saves(s, r, meta, retire)
+  local outs = r.outputs or {}
+  local left = #outs
+  if left == 0 and retire then retire() end
+  if not s.manifest and not retire then return end
+  for _, out in ipairs(outs) do
+    local counted = false
+    result.on_saved(out, function(o, path)
+      -- A manifest line that cannot be written fails the save (an io error).
+      if s.manifest then
+        local ok, err = s.manifest:saved(meta, o, path)
+        if not ok then return nil, err end
+      end
+      if not counted then
+        counted, left = true, left - 1
+        if left == 0 and retire then retire() end
+      end
+      return true
+    end)
+  end
+end
+
+local function from_cache(client, s, op, opts, key, meta)
+  local hit = s.cache:get(key)
+  if not hit then return nil end
+  local r = result.new(client, hit.result, { job_id = hit.job_id, request_id = hit.request_id })
+  for i, out in ipairs(r.outputs) do result.local_file(out, hit.files[i]) end
+  r.from_cache = true
+  meta.job_id, meta.request_id, meta.from_cache = hit.job_id, hit.request_id, true
+  watch_saves(s, r, meta, nil)
+  local j = job.new(client, nil, op, opts)
+  j.id, j.status, j.progress, j.result, j.finished, j.from_cache = hit.job_id, "succeeded", 100, r, true, true
+  pipeline.joined(j, true)
+  if opts.wait == false then return j end
+  return r
+end
+
+-- Kinds of error after which an earlier run's job is known to be over, so
+-- sending the request anew cannot pay for it twice.
+local GONE = { http = true, job_failed = true, canceled = true }
+
+-- The job an earlier run submitted for this request, re-attached; or nil
+-- when there is none, or when it was submitted to another service (another
+-- api_url): that service's job is not this one's to wait for, and this
+-- service has never been asked, so asking it pays nothing twice.
+local function reattach(client, s, key, op, opts)
+  local earlier = s.journal:take(key)
+  if not earlier then return nil end
+  if not journal.same_service(earlier, client._opts.api_url) then
+    s.journal:retire(key, earlier, "another api_url")
+    io.stderr:write(("firefly: journal: job %s was submitted to another service (%s); "
+      .. "submitting the request to %s instead\n"):format(tostring(earlier.job_id),
+      tostring(earlier.api_url or earlier.status_url), client._opts.api_url))
+    return nil
+  end
+  local j = client:job(earlier.status_url, { wait = false, timeout = opts.timeout, on_progress = opts.on_progress })
+  if j then j.operation, j.resumed, j._journal = op, true, earlier end
+  return j
+end
+
+-- The engine's part: validate the body to send, encode it, submit it.
+local function send(client, method, op, body, opts)
+  local model_version = opts.model_version or op.model_version
+  local refused = client:_judge(op, body, model_version, opts.validate or client._opts.validate)
+  if refused then return nil, refused end
+  local ok, json = pcall(cjson.encode, body)
+  if not ok then
+    return nil, errors.new { kind = "validation", message = "the body cannot be sent as JSON: " .. tostring(json) }
+  end
+  local handle, err = client._core:submit(client._opts.api_url .. op.path, json, model_version,
+                                          opts.timeout or client._opts.timeout,
+                                          opts.max_retries and math.floor(opts.max_retries))
+  if not handle then return nil, errors.from_core(err) end
+  client:_log("debug", "%s submitted", op.name)
+  return client:_track(handle, job.new(client, handle, method, opts))
+end
+
+-- Every generating call: method is the client's method name, op its entry in
+-- lua/firefly/operations.lua (the one the model version routes to); body and
+-- opts are checked already. Returns the result (or a job with wait = false).
+function submit.run(client, method, op, body, opts)
+  local found, ferr = inputs.check(op, body, { model_version = opts.model_version or op.model_version,
+    validate = opts.validate or client._opts.validate, warn = function(text) client:_warn(text) end })
+  if not found then return nil, ferr end
+  local s = stores(client)
+  local use_journal = s.journal and opts.journal ~= false
+  local use_cache = s.cache and opts.cache ~= false and (opts.cache == true or cache.reproducible(body))
+  local key = (use_cache or use_journal) and cache.key(method, opts.model_version, inputs.identity(body, found))
+  local meta = { operation = method, prompt = body.prompt, model_version = opts.model_version }
+  if use_cache then
+    local hit = from_cache(client, s, method, opts, key, meta)
+    if hit then return hit end
+  end
+  local j = use_journal and reattach(client, s, key, method, opts)
+  if not j then
+    local sent, uerr = inputs.upload(client, body, found, opts)
+    if not sent then return nil, uerr end
+    local serr
+    j, serr = send(client, method, op, sent, opts)
+    if not j then return nil, serr end
+    if use_journal then
+      j._on_accept = function(job_)
+        local ok, err = s.journal:record(key, method, job_, client._opts.api_url)
+        if not ok then job_._journal_error = err end
+      end
+    end
+  end
+  pipeline.joined(j)
+  if opts.wait == false then return j end
+  local r, werr = j:wait()
+  pipeline.left(j)
+  -- Unrecorded, the job would be submitted again after a crash: say so, with its id to re-attach.
+  if r and j._journal_error then
+    local e = j._journal_error
+    e.message = e.message .. ("; job %s finished unrecorded: ff:job(%q) re-attaches to it"):format(
+      tostring(j.id), tostring(j.status_url or j.id))
+    return nil, e
+  end
+  if not r then
+    if use_journal and j.id then s.journal:failed(key, j) end
+    if j._journal then
+      if GONE[werr.kind] then return submit.run(client, method, op, body, opts) end
+      werr.message = ("%s (the journal's job %s could not be re-attached; it is not submitted again, "
+        .. "as it may still be running: remove its lines from %s to submit anew)")
+        :format(werr.message or "", tostring(j.id), client._opts.journal)
+    end
+    return nil, werr
+  end
+  meta.job_id, meta.request_id = r.job_id, r.request_id
+  local retire = use_journal and j.id and function() s.journal:retire(key, j) end
+  if use_cache then
+    local paths, cerr = s.cache:put(key, r, function(url, file) return result.fetch(client, url, file) end)
+    if not paths and cerr.kind == "io" then
+      cerr.job_id = cerr.job_id or r.job_id
+      cerr.message = cerr.message .. ("; job %s succeeded: ff:job(%q) re-attaches to it"):format(
+        tostring(r.job_id), tostring(j.status_url or r.job_id))
+      return nil, cerr
+    end
+    for i, out in ipairs(paths and r.outputs or {}) do result.local_file(out, paths[i]) end
+    if paths and retire then
+      retire()
+      retire = nil
+    end
+  end
+  watch_saves(s, r, meta, retire)
+  return r
+end
+
+return submit
