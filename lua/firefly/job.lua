@@ -49,6 +49,17 @@ end
 
 -- Handling an event raised (a server document this layer could not read):
 -- the operation ends with that as its error, and nothing else is touched.
+-- What is wrong with a succeeded job's result, if anything: every output
+-- must be an object (an output that is a string has no url and no save).
+local function readable(r)
+  if r == nil then return nil end
+  if type(r) ~= "table" then return "its result is a " .. type(r) .. ", not an object" end
+  if r.outputs ~= nil and type(r.outputs) ~= "table" then return "its outputs are not a list" end
+  for i, out in ipairs(r.outputs or {}) do
+    if type(out) ~= "table" then return ("its outputs[%d] is a %s, not an object"):format(i, type(out)) end
+  end
+end
+
 local function broken(self, e)
   self.result = nil
   self.err = errors.new { kind = "http", job_id = self.id,
@@ -109,6 +120,8 @@ function Job:_event(ev)
   elseif t == "done" then
     self.status, self.progress = "succeeded", 100
     local data = type(ev.data) == "table" and ev.data or {}
+    local bad = readable(data.result)
+    if bad then return broken(self, bad) end
     self.result = result.new(self._client, data.result, { job_id = self.id, request_id = ev.request_id })
     self.finished = true
   else
