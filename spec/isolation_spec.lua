@@ -134,7 +134,7 @@ describe("a malformed success document", function()
   end)
 
   it("is an http error of that job alone, inside ff:map and out of it", function()
-    local ff = require("firefly").new { client_id = "id", access_token = "token", api_url = url, poll_interval = 0.05 }
+    local ff = require("firefly").new { client_id = "id", access_token = "token", api_url = url, poll_interval = 0.1 }
     local results, errs = ff:map({ "bad", "good" }, function(p)
       return ff:generate_images({ prompt = p }, { validate = nil })
     end)
