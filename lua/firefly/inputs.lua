@@ -56,7 +56,8 @@ end
 -- validated with stand-in ids. Returns the files ({path, bytes, mime, digest}
 -- per source, in body order) or nil, err. The CLI's dry run uses it too.
 -- `op`: a registry name or entry (firefly.operations); opts: model_version,
--- validate ("strict" when nil), warn (gets what "warn" mode lets through).
+-- validate ("strict" when nil), warn (gets what "warn" mode lets through),
+-- body_judged (the caller validates the body itself, with inputs.stand_in).
 function inputs.check(op, body, opts)
   opts = opts or {}
   local entry = type(op) == "table" and op or operations.get(op)
@@ -83,12 +84,18 @@ function inputs.check(op, body, opts)
     end
     files[#files + 1] = { path = f.path, bytes = bytes, mime = mime, digest = digest(bytes), source = f.source }
   end
-  if mode == "strict" then
+  if mode == "strict" and not opts.body_judged then
     local list = validate.request(entry and entry.name or op, replaced(body, found, {}),
       { model_version = opts.model_version })
     if list then return nil, errors.validation(list, validate) end
   end
   return files, found
+end
+
+-- The body with stand-in upload ids for its files, to validate before any upload.
+function inputs.stand_in(body, files)
+  if #files == 0 then return body end
+  return replaced(body, files, {})
 end
 
 -- The body as the request's identity (cache and journal key): each file

@@ -121,14 +121,19 @@ local function reattach(client, s, key, op, opts)
   return j
 end
 
--- The engine's part: validate the body to send, encode it, submit it.
-local function send(client, method, op, body, opts)
-  local model_version = opts.model_version or op.model_version
-  local refused = client:_judge(op, body, model_version, opts.validate or client._opts.validate)
-  if refused then return nil, refused end
+local function encode(body)
   local ok, json = pcall(cjson.encode, body)
-  if not ok then
-    return nil, errors.new { kind = "validation", message = "the body cannot be sent as JSON: " .. tostring(json) }
+  if ok then return json end
+  return nil, errors.new { kind = "validation", message = "the body cannot be sent as JSON: " .. tostring(json) }
+end
+
+-- The engine's part: submit the body (json: its encoding, when known already).
+local function send(client, method, op, body, json, opts)
+  local model_version = opts.model_version or op.model_version
+  local jerr
+  if not json then
+    json, jerr = encode(body)
+    if not json then return nil, jerr end
   end
   local handle, err = client._core:submit(client._opts.api_url .. op.path, json, model_version,
                                           opts.timeout or client._opts.timeout,
@@ -142,9 +147,15 @@ end
 -- lua/firefly/operations.lua (the one the model version routes to); body and
 -- opts are checked already. Returns the result (or a job with wait = false).
 function submit.run(client, method, op, body, opts)
-  local found, ferr = inputs.check(op, body, { model_version = opts.model_version or op.model_version,
-    validate = opts.validate or client._opts.validate, warn = function(text) client:_warn(text) end })
+  local model_version, mode = opts.model_version or op.model_version, opts.validate or client._opts.validate
+  local found, ferr = inputs.check(op, body, { model_version = model_version, validate = mode, body_judged = true,
+    warn = function(text) client:_warn(text) end })
   if not found then return nil, ferr end
+  -- Validated once, before the cache and any upload (stand-in ids for the files).
+  local refused = client:_judge(op, inputs.stand_in(body, found), model_version, mode)
+  if refused then return nil, refused end
+  local json, jerr = encode(inputs.stand_in(body, found))
+  if not json then return nil, jerr end
   local s = stores(client)
   local use_journal = s.journal and opts.journal ~= false
   local use_cache = s.cache and opts.cache ~= false and (opts.cache == true or cache.reproducible(body))
@@ -159,7 +170,7 @@ function submit.run(client, method, op, body, opts)
     local sent, uerr = inputs.upload(client, body, found, opts)
     if not sent then return nil, uerr end
     local serr
-    j, serr = send(client, method, op, sent, opts)
+    j, serr = send(client, method, op, sent, #found == 0 and json or nil, opts)
     if not j then return nil, serr end
     if use_journal then
       j._on_accept = function(job_)
