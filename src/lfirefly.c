@@ -743,8 +743,9 @@ fail:
 ** trap_signals() / signalled(): SIGINT and SIGTERM only raise a flag, so a
 ** command line tool can cancel what it started and exit 130 instead of dying
 ** with jobs running. The handler is installed without SA_RESTART: a signal
-** ends the engine's poll early and the next step() returns. Signals are
-** process-wide, so this flag is the one file-scope mutable of the binding.
+** ends the engine's poll early and the next step() returns. SA_RESETHAND: a
+** second Ctrl-C has the default effect, so a stuck program still stops. Signals
+** are process-wide, so this flag is the one file-scope mutable of the binding.
 */
 static volatile sig_atomic_t caught_signal = 0;
 
@@ -754,6 +755,7 @@ static int io_trap_signals(lua_State *L) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESETHAND;
   sigemptyset(&sa.sa_mask);
   if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
     luaL_pushfail(L);
