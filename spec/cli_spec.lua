@@ -144,25 +144,42 @@ describe("firefly (the command)", function()
       assert.matches("is not a job id", out)
     end)
 
-    it("on Ctrl-C cancels the job it started and exits 130, without a traceback", function()
+    -- Starts `firefly ARGS` against a slow emulator, sends SIGINT once the submit
+    -- arrived, and returns what it printed and its exit code.
+    local function interrupted(args)
       emu:stop()
       emu = helper.start { job_seconds = 30 }
       env = env:gsub("API_URL=%S+", "API_URL=" .. emu.url):gsub("IMS_URL=%S+", "IMS_URL=" .. emu.url)
-      os.execute(("(%s ASAN_OPTIONS=detect_leaks=0 %s bin/firefly generate 'a slow cat' -o '%s' >'%s/log' 2>&1 & "
-        .. "echo $! >'%s/pid'; wait $!; echo $? >'%s/rc') 2>/dev/null &"):format(env, interp, dir, dir, dir, dir))
+      os.execute(("(%s ASAN_OPTIONS=detect_leaks=0 %s bin/firefly %s >'%s/log' 2>&1 & "
+        .. "echo $! >'%s/pid'; wait $!; echo $? >'%s/rc') 2>/dev/null &"):format(env, interp, args, dir, dir, dir))
       for _ = 1, 400 do
         if emu:count("POST", "generate%-async") > 0 then break end
         helper.sleep(0.025)
       end
       helper.sleep(0.3)
       os.execute("kill -INT " .. helper.slurp(dir .. "/pid"):match("%d+"))
-      for _ = 1, 400 do
+      for _ = 1, 600 do
         if (helper.slurp(dir .. "/rc") or ""):match("%d") then break end
         helper.sleep(0.025)
       end
-      local log = helper.slurp(dir .. "/log") or ""
-      assert.are.equal(130, tonumber(helper.slurp(dir .. "/rc")), log)
+      return helper.slurp(dir .. "/log") or "", tonumber(helper.slurp(dir .. "/rc"))
+    end
+
+    it("on Ctrl-C cancels the job it started and exits 130, without a traceback", function()
+      local log, rc = interrupted(("generate 'a slow cat' -o '%s'"):format(dir))
+      assert.are.equal(130, rc, log)
       assert.matches("interrupted", log)
+      assert.is_nil(log:find("traceback", 1, true))
+      assert.are.equal(1, emu:count("PUT", "^/v3/cancel/"))
+    end)
+
+    it("on Ctrl-C in `firefly run`, cancels the jobs of the script's clients and exits 130", function()
+      local f = assert(io.open(dir .. "/slow.lua", "wb"))
+      f:write('local ff = require("firefly").new()\nprint(ff:generate_images{prompt = "a slow cat"})\n')
+      f:close()
+      local log, rc = interrupted(("run '%s/slow.lua'"):format(dir))
+      assert.are.equal(130, rc, log)
+      assert.matches("interrupted %(1 job canceled%)", log)
       assert.is_nil(log:find("traceback", 1, true))
       assert.are.equal(1, emu:count("PUT", "^/v3/cancel/"))
     end)

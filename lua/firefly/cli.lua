@@ -423,8 +423,22 @@ local function run_job(io_, cmd, o, pos)
   return EXIT.ok
 end
 
+-- Cancels every job the clients in `made` have in flight and steps them until
+-- the cancels are sent (at most `seconds`); returns how many were canceled.
+local function cancel_clients(made, seconds)
+  local n, deadline = 0, core.now() + seconds
+  for ff in pairs(made) do
+    if not ff._closed then n = n + ff:cancel_all() end
+  end
+  for ff in pairs(made) do
+    while not ff._closed and ff._npending > 0 and core.now() < deadline do ff:step(0.2) end
+  end
+  return n
+end
+
 -- `firefly run SCRIPT`: Ctrl-C inside the script (the interpreter's own
--- "interrupted!" error) exits 130 without a traceback.
+-- "interrupted!" error) cancels the jobs of every client the script made and
+-- exits 130, without a traceback.
 local function run_script(io_, args, spec)
   if args[2] == "-h" or args[2] == "--help" then io_.out:write("usage: ", spec.help, "\n") return EXIT.ok end
   if not args[2] then return usage_error(io_, "run needs a script", "run") end
@@ -433,10 +447,29 @@ local function run_script(io_, args, spec)
   local script_args = { [0] = args[2] }
   for i = 3, #args do script_args[i - 2] = args[i] end
   _G.arg = script_args
+  -- The clients the script makes, to cancel their jobs on Ctrl-C (weak: the script owns them).
+  local firefly = require "firefly"
+  -- Every wait of a client goes through its _pump: that is where a Ctrl-C is
+  -- noticed (Lua's own interrupt hook does not run inside LuaJIT's compiled code).
+  local made, new = setmetatable({}, { __mode = "k" }), firefly.new
+  firefly.new = function(...)
+    local ff = new(...)
+    made[ff] = true
+    local pump = ff._pump
+    ff._pump = function(self, wait)
+      local evs = pump(self, wait)
+      if core.signalled() then error("interrupted!", 0) end
+      return evs
+    end
+    return ff
+  end
+  core.trap_signals()
   local ok, e = pcall(chunk, (table.unpack or unpack)(script_args))
+  firefly.new = new
   if not ok then
     if tostring(e):find("interrupted!", 1, true) then
-      io_.err:write("firefly: interrupted\n")
+      local n = cancel_clients(made, 10)
+      io_.err:write(("firefly: interrupted%s\n"):format(n > 0 and (" (%d job%s canceled)"):format(n, n == 1 and "" or "s") or ""))
       return EXIT.interrupted
     end
     io_.err:write(tostring(e), "\n")
