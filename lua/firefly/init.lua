@@ -85,59 +85,27 @@ function Client:_reap()
   self._npending = 0
 end
 
--- Steps the core and hands each event to its job or transfer. User callbacks
--- run here, after the step returned; one that raises is its own job's error
--- (lua/firefly/job.lua), never another call's. Returns the events, and the
--- first job whose callback raised during this step.
+-- One step of this client's engine through the one driver (lua/firefly/scheduler.lua).
 function Client:_pump(wait)
-  local evs = self._core:step(wait)
-  local out, raised = {}, nil
-  for i = 1, #evs do
-    local ev = evs[i]
-    local target = self._pending[ev.handle]
-    if target then
-      if ev.type == "done" or ev.type == "error" then
-        self._pending[ev.handle] = nil
-        self._npending = self._npending - 1
-      end
-      local ok, e = pcall(target._event, target, ev)
-      if not ok then target:_broken(e) end
-      if target._raised ~= nil and raised == nil then raised = target end
-      if ev.type == "done" or ev.type == "error" then
-        if target.id then log(self, "info", "job %s %s", target.id, target.err and tostring(target.err) or "succeeded") end
-      elseif ev.type == "accepted" then
-        log(self, "debug", "job %s accepted", tostring(ev.job_id))
-      end
-      out[#out + 1] = { type = ev.type, job = target, status = target.status,
-                        progress = target.progress, err = target.err }
-    end
-  end
-  self:_reap()
-  scheduler.track(self, self._npending > 0)
-  return out, raised
+  return scheduler.pump(self, wait)
 end
 
--- Host loops: advance without blocking (or up to `wait` seconds) and get the
--- events produced: {type = "accepted"|"status"|"done"|"error", job = ..., ...}.
--- A callback that raised is raised here, by the call that ran it, once.
+-- Host loops: advance without blocking (or up to `wait` seconds) and get
+-- every event queued since the last ff:step, whoever's wait produced it:
+-- {type = "accepted"|"status"|"done"|"error", job = ..., status, progress, err}.
+-- A callback that raised is raised here, by the call that ran it, once; the
+-- events stay queued for the next step.
 function Client:step(wait)
   if wait ~= nil and type(wait) ~= "number" then error("ff:step: wait must be a number", 2) end
-  local evs, raised = self:_pump(wait or 0)
-  local kept = self._carry
-  if kept then
-    for i = 1, #evs do kept[#kept + 1] = evs[i] end
-    evs, self._carry = kept, nil
-  end
-  -- The step's events are kept for the next one: raising loses none of them.
-  if raised then
-    self._carry = evs
-    raised:_reraise()
-  end
-  return evs
+  scheduler.open_queue(self)
+  local raised = scheduler.pump(self, wait or 0)
+  if raised then raised:_reraise() end
+  return scheduler.drain(self)
 end
 
 -- Seconds until the client next needs a step; nil when nothing is in flight.
 function Client:timeout()
+  if scheduler.queued(self) then return 0 end -- events wait for the host's next step
   return self._core:timeout()
 end
 
@@ -245,6 +213,15 @@ function Client:job(id_or_url, opts)
     error("ff:job: expects a job id or a status URL", 2)
   end
   opts = options.check("ff:job", opts, CALL_OPTIONS, 3)
+  if self._closed then error("attempt to use a closed firefly client", 2) end
+  if opts.wait == false then scheduler.open_queue(self) end -- a host will step it
+  local j, err = self:_attach(id_or_url, opts)
+  if not j or opts.wait == false then return j, err end
+  return j:wait()
+end
+
+-- The job at id_or_url, tracked, not waited for (also the journal's re-attach).
+function Client:_attach(id_or_url, opts)
   local status_url, cancel_url, id
   if id_or_url:match("^https?://") then
     status_url = id_or_url
@@ -259,8 +236,7 @@ function Client:job(id_or_url, opts)
   if not handle then return nil, errors.from_core(err) end
   local j = self:_track(handle, job.new(self, handle, "job", opts))
   j.id, j.status_url, j.cancel_url, j.status = id, status_url, cancel_url, "pending"
-  if opts.wait == false then return j end
-  return j:wait()
+  return j
 end
 
 -- ---- uploads and custom models (lua/firefly/upload.lua, models.lua) ----

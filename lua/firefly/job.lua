@@ -11,21 +11,16 @@ local scheduler = require "firefly.scheduler"
 local job = {}
 
 -- Waits until the operation ends (or a callback of its own raised, which is
--- raised here, once). A lost last event cannot make this spin: the client
--- ends what the engine no longer has in flight (Client:_reap).
+-- raised here, once), through the one driver; the wait takes this
+-- operation's completion off the client's event queue, and nothing else. A
+-- lost last event cannot make it spin: the client ends what the engine no
+-- longer has in flight (Client:_reap).
 local function wait_for(self, timeout)
-  if not self.finished and self._raised == nil and not scheduler.wait(self) then
-    local client = self._client
-    local deadline = timeout and (client:_clock() + timeout)
-    while not self.finished and self._raised == nil do
-      local left = deadline and (deadline - client:_clock())
-      if left and left <= 0 then
-        return nil, errors.new { kind = "timeout", job_id = self.id,
-          message = ("still running after waiting %g s (the job goes on)"):format(timeout) }
-      end
-      client:_pump(left and math.min(left, 1) or 1)
-    end
+  if not scheduler.wait(self, timeout) then
+    return nil, errors.new { kind = "timeout", job_id = self.id,
+      message = ("still running after waiting %g s (the job goes on)"):format(timeout) }
   end
+  scheduler.consume(self)
   if self._raised ~= nil then self:_reraise() end
   if self.err then return nil, self.err end
   return self.result

@@ -1,9 +1,10 @@
--- Coroutines over the engine. Inside firefly.run or ff:map a generating call
--- (or a download) yields in Lua, never across C, until its operation ends;
--- the loop here steps the clients that have work and resumes whoever waited.
--- Outside a managed coroutine the same calls block by stepping the engine.
-
-local yieldable = require "firefly.yieldable"
+-- The one driver. Every wait goes through here: a blocking call, a coroutine
+-- of firefly.run / ff:map (it yields in Lua, never across C), a coroutine of
+-- a foreign scheduler (firefly.set_wait), and a host loop's ff:step. It steps
+-- the engines, hands each event to its job or transfer, and puts it once on
+-- its client's event queue, which ff:step drains: an event seen during a
+-- blocking call is kept for the host, and a wait consumes only its own
+-- operation's completion.
 
 local scheduler = {}
 
@@ -11,10 +12,12 @@ local WAIT = {}                                     -- what a waiting coroutine 
 local managed = setmetatable({}, { __mode = "k" })  -- coroutines this scheduler drives
 local ready = {}                                    -- coroutines to resume, in order
 local busy = {}                                     -- clients with operations in flight
+local consumed = setmetatable({}, { __mode = "k" }) -- queued completions a wait took
+local foreign = nil                                 -- firefly.set_wait's function
 
 local function running()
-  local co = yieldable.running()
-  if co and managed[co] then return co end
+  local co, main = coroutine.running()
+  if co and not main and managed[co] then return co end
   return nil
 end
 
@@ -24,13 +27,139 @@ function scheduler.track(client, active)
   busy[client] = active or nil
 end
 
--- Parks the current managed coroutine until obj.finished; false outside one.
-function scheduler.wait(obj)
+-- ---- the event queue ----
+
+-- A client queues from its first ff:step or its first wait = false
+-- operation on (before that nobody could be reading, and a script that only
+-- blocks would keep every event for nothing).
+function scheduler.open_queue(client)
+  client._queue = client._queue or {}
+end
+
+-- Steps one client's engine (up to `wait` seconds) and dispatches what it
+-- produced. User callbacks run here, after the step returned; one that raises
+-- is its own operation's error (lua/firefly/job.lua). Returns the first
+-- operation whose callback raised during this step, if any.
+function scheduler.pump(client, wait)
+  local evs = client._core:step(wait)
+  local q, raised = client._queue, nil
+  for i = 1, #evs do
+    local ev = evs[i]
+    local target = client._pending[ev.handle]
+    if target then
+      local terminal = ev.type == "done" or ev.type == "error"
+      if terminal then
+        client._pending[ev.handle] = nil
+        client._npending = client._npending - 1
+      end
+      local ok, e = pcall(target._event, target, ev)
+      if not ok then target:_broken(e) end
+      if target._raised ~= nil and raised == nil then raised = target end
+      if terminal and target.id then
+        client:_log("info", "job %s %s", target.id, target.err and tostring(target.err) or "succeeded")
+      end
+      if q then
+        local rec = { type = ev.type, job = target, status = target.status,
+                      progress = target.progress, err = target.err }
+        q[#q + 1] = rec
+        if terminal then target._queued = rec end
+      end
+    end
+  end
+  client:_reap()
+  busy[client] = client._npending > 0 or nil
+  return raised
+end
+
+-- A wait took obj's completion: the host does not get it a second time.
+function scheduler.consume(obj)
+  local rec = obj._queued
+  if rec then
+    consumed[rec] = true
+    obj._queued = nil
+  end
+end
+
+-- Every event queued since the last call, in order (ff:step).
+function scheduler.drain(client)
+  local q = client._queue
+  client._queue = {}
+  if not q then return {} end
+  local out = {}
+  for i = 1, #q do
+    local rec = q[i]
+    if not consumed[rec] then out[#out + 1] = rec end
+    if rec.job._queued == rec then rec.job._queued = nil end
+  end
+  return out
+end
+
+function scheduler.queued(client)
+  local q = client._queue
+  return q ~= nil and #q > 0
+end
+
+-- ---- waiting ----
+
+local function finished(obj)
+  return obj.finished or obj._raised ~= nil
+end
+
+-- What a foreign scheduler's wait function gets: a pollable in cqueues'
+-- sense (pollfd, events, timeout) for the client that has the operation.
+local Waiter = {}
+Waiter.__index = Waiter
+
+function Waiter:pollfd() return self.client._core:pollfd() end
+function Waiter:events() return "r" end
+function Waiter:timeout()
+  local t = self.client._core:timeout()
+  if self.deadline then
+    local left = math.max(0, self.deadline - self.client:_clock())
+    if t == nil or left < t then t = left end
+  end
+  return t
+end
+
+-- Sets (or, with nil, clears) the function that waits inside a foreign
+-- scheduler's coroutine: fn(pollable) must return once pollable:pollfd() is
+-- readable or pollable:timeout() seconds passed, yielding to its scheduler
+-- meanwhile; it is called until the operation is over.
+function scheduler.set_wait(fn)
+  if fn ~= nil and type(fn) ~= "function" then error("firefly.set_wait: expects a function or nil", 3) end
+  foreign = fn
+end
+
+-- Waits until obj (a job or transfer) is over, or `timeout` seconds pass
+-- (false then). Inside a managed coroutine it parks it; inside any other
+-- coroutine, with a wait function set, it yields through that; anywhere else
+-- it steps obj's client, sleeping in the engine until it has work.
+function scheduler.wait(obj, timeout)
+  if finished(obj) then return true end
+  local client = obj._client
+  local deadline = timeout and (client:_clock() + timeout)
   local co = running()
-  if not co then return false end
-  obj._waiters = obj._waiters or {}
-  obj._waiters[#obj._waiters + 1] = co
-  while not obj.finished and obj._raised == nil do coroutine.yield(WAIT) end
+  if co then
+    obj._waiters = obj._waiters or {}
+    obj._waiters[#obj._waiters + 1] = co
+    while not finished(obj) do coroutine.yield(WAIT) end
+    return true
+  end
+  local current, main = coroutine.running()
+  if foreign and current and not main then
+    local w = setmetatable({ client = client, deadline = deadline }, Waiter)
+    while not finished(obj) do
+      if deadline and client:_clock() >= deadline then return false end
+      foreign(w)
+      scheduler.pump(client, 0)
+    end
+    return true
+  end
+  while not finished(obj) do
+    local left = deadline and (deadline - client:_clock())
+    if left and left <= 0 then return false end
+    scheduler.pump(client, left and math.min(left, 1) or 1)
+  end
   return true
 end
 
@@ -40,6 +169,8 @@ function scheduler.wake(obj)
   obj._waiters = nil
   for i = 1, #waiters do ready[#ready + 1] = waiters[i] end
 end
+
+-- ---- coroutines ----
 
 -- Resumes every ready coroutine once. An error inside one propagates, with
 -- its traceback, from the loop that drives it.
@@ -93,7 +224,10 @@ function scheduler.spawn(fn, ...)
 end
 
 -- Steps the busy clients once. With one client (the usual case) it sleeps in
--- the engine until something happens; with several it takes short turns.
+-- its engine until that has work, at most a second (so a loop's on_tick runs).
+-- Several are stepped without blocking, then the loop sleeps in the one whose
+-- next deadline is nearest, for no longer than [GUESS] 10 ms, since Lua alone
+-- cannot wait on several descriptors at once.
 local function pump()
   local first, count = nil, 0
   for client in pairs(busy) do
@@ -102,10 +236,18 @@ local function pump()
   end
   if count == 0 then return false end
   if count == 1 then
-    first:_pump(1)
-  else
-    for client in pairs(busy) do client:_pump(0.01) end
+    scheduler.pump(first, 1)
+    return true
   end
+  local nearest, soonest, any = nil, math.huge, false
+  for client in pairs(busy) do
+    local before = client._npending
+    scheduler.pump(client, 0)
+    if #ready > 0 or client._npending ~= before then any = true end
+    local t = busy[client] and client._core:timeout()
+    if t and t < soonest then nearest, soonest = client, t end
+  end
+  if not any and nearest then scheduler.pump(nearest, math.min(soonest, 0.01)) end
   return true
 end
 

@@ -17,6 +17,7 @@ local journal = require "firefly.journal"
 local manifest = require "firefly.manifest"
 local pipeline = require "firefly.pipeline"
 local result = require "firefly.result"
+local scheduler = require "firefly.scheduler"
 
 local submit = {}
 
@@ -116,7 +117,7 @@ local function reattach(client, s, key, op, opts)
       tostring(earlier.api_url or earlier.status_url), client._opts.api_url))
     return nil
   end
-  local j = client:job(earlier.status_url, { wait = false, timeout = opts.timeout, on_progress = opts.on_progress })
+  local j = client:_attach(earlier.status_url, { timeout = opts.timeout, on_progress = opts.on_progress })
   if j then j.operation, j.resumed, j._journal = op, true, earlier end
   return j
 end
@@ -148,6 +149,7 @@ end
 -- opts are checked already. Returns the result (or a job with wait = false).
 function submit.run(client, method, op, body, opts)
   local model_version, mode = opts.model_version or op.model_version, opts.validate or client._opts.validate
+  if opts.wait == false then scheduler.open_queue(client) end -- a host will step it
   local found, ferr = inputs.check(op, body, { model_version = model_version, validate = mode, body_judged = true,
     warn = function(text) client:_warn(text) end })
   if not found then return nil, ferr end

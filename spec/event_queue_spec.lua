@@ -1,0 +1,83 @@
+-- One event queue per client (issue 10 item 1): ff:step returns every event
+-- queued since the last ff:step, whether a step, a blocking call or a
+-- coroutine's wait produced it; a wait consumes only its own completion.
+local helper = require "helpers.emulator"
+local firefly = require "firefly"
+
+local SIZE = { width = 16, height = 16 }
+
+describe("the event queue", function()
+  local emu, ff
+  before_each(function() emu, ff = helper.serve { job_seconds = 0.3 } end)
+  after_each(function() helper.close(emu, ff) end)
+
+  -- Events by job, as types in order, over steps until `until_` holds.
+  local function collect(seen, until_)
+    for _ = 1, 400 do
+      for _, ev in ipairs(ff:step(0.05)) do
+        seen[ev.job] = seen[ev.job] or {}
+        table.insert(seen[ev.job], ev.type)
+      end
+      if until_() then return seen end
+    end
+    return seen
+  end
+
+  it("keeps a wait = false job's events produced during a blocking call for the next ff:step", function()
+    local j = assert(ff:generate_images({ prompt = "host job", size = SIZE }, { wait = false }))
+    assert(ff:generate_images { prompt = "blocking", size = SIZE, numVariations = 1 })
+    assert(j.finished, "the host's job ends while the blocking call waits (same length)")
+    -- Queued events are work for the host: ff:timeout() says to step now.
+    assert.are.equal(0, ff:timeout())
+    local types = {}
+    for _, ev in ipairs(ff:step(0)) do
+      if ev.job == j then types[#types + 1] = ev.type end
+    end
+    assert.are.equal("accepted", types[1])
+    assert.are.equal("done", types[#types])
+  end)
+
+  it("gives a blocking call's completion to that call alone, and every other event once", function()
+    local seen = collect({}, function() return true end) -- the host steps once: the queue is open
+    local r = assert(ff:generate_images { prompt = "blocking", size = SIZE })
+    local mine
+    for _, ev in ipairs(ff:step(0)) do
+      seen[ev.job] = seen[ev.job] or {}
+      table.insert(seen[ev.job], ev.type)
+      if ev.job.result == r then mine = ev.job end
+    end
+    assert.is_not_nil(mine, "its accepted and status events are queued")
+    for _, t in ipairs(seen[mine]) do assert.are_not.equal("done", t) end
+  end)
+
+  it("loses no event of jobs waited for by coroutines, blocking calls and host steps together", function()
+    local jobs = {}
+    for i = 1, 4 do
+      jobs[i] = assert(ff:generate_images({ prompt = "host " .. i, size = SIZE }, { wait = false }))
+    end
+    local seen = collect({}, function() return true end)
+    -- A coroutine waits for one of them, a blocking call runs meanwhile.
+    firefly.run(function() assert(jobs[1]:wait()) end)
+    assert(ff:generate_images { prompt = "blocking", size = SIZE })
+    collect(seen, function()
+      for i = 2, 4 do if not jobs[i].finished then return false end end
+      return true
+    end)
+    for i = 1, 4 do
+      local list = seen[jobs[i]] or {}
+      local accepted, ends = 0, 0
+      for _, t in ipairs(list) do
+        if t == "accepted" then accepted = accepted + 1 end
+        if t == "done" or t == "error" then ends = ends + 1 end
+      end
+      assert.are.equal(1, accepted, "job " .. i .. " accepted once")
+      -- jobs[1]'s completion was taken by the coroutine's wait; the others' reach the host once.
+      assert.are.equal(i == 1 and 0 or 1, ends, "job " .. i .. " ended once")
+    end
+  end)
+
+  it("is not kept by a client that only makes blocking calls", function()
+    assert(ff:generate_images { prompt = "script", size = SIZE })
+    assert.is_nil(ff._queue)
+  end)
+end)
