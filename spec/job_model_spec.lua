@@ -44,4 +44,19 @@ describe("cancelling a job", function()
     assert.are.equal("canceled", j.status)
     assert.are.equal(before + 1, emu:count("PUT", "^/v3/cancel/"))
   end)
+
+  it("goes through cancel_pending, a status that does not end the job, before it ends canceled", function()
+    local seen = {}
+    local j = assert(ff:generate_images({ prompt = "a pier" }, { wait = false,
+      on_progress = function(job) seen[#seen + 1] = job.status end }))
+    while not j.id do ff:step(0.05) end
+    j:cancel()
+    local _, err = j:wait(20)
+    assert.are.equal("canceled", err.kind)
+    assert.are.equal("job_cancelled", err.code) -- Adobe's error_code on a cancelled job, kept
+    local text = table.concat(seen, " ")
+    assert.truthy(text:find("cancel_pending", 1, true), text)
+    assert.is_nil(text:find("cancelled", 1, true))
+    assert.are.equal("canceled", j.status)
+  end)
 end)

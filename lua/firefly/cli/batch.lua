@@ -106,8 +106,7 @@ end
 
 -- A file name in DIR for an output, never one another row has or that exists.
 local function output_name(row, out, i, taken, dir)
-  local media = out.image or out.video or {}
-  local ext = ((media.url or ""):match("^[^?#]*%.(%w+)$") or (out.video and "mp4" or "png")):lower()
+  local ext = ((out.url or ""):match("^[^?#]*%.(%w+)$") or (out.video and "mp4" or "png")):lower()
   local stem = names.safe(row.base, out.seed or i)
   local name = names.unique(stem, "." .. names.safe(ext), function(n) return taken[n] or exists(dir .. "/" .. n) end)
   taken[name] = true
