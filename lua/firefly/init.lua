@@ -87,7 +87,7 @@ end
 
 -- One step of this client's engine through the one driver (lua/firefly/scheduler.lua).
 function Client:_pump(wait)
-  return scheduler.pump(self, wait)
+  return scheduler.step(self, wait)
 end
 
 -- Host loops: advance without blocking (or up to `wait` seconds) and get
@@ -98,7 +98,7 @@ end
 function Client:step(wait)
   if wait ~= nil and type(wait) ~= "number" then error("ff:step: wait must be a number", 2) end
   scheduler.open_queue(self)
-  local raised = scheduler.pump(self, wait or 0)
+  local raised = self:_pump(wait or 0)
   if raised then raised:_reraise() end
   return scheduler.drain(self)
 end

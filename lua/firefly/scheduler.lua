@@ -39,8 +39,10 @@ end
 -- Steps one client's engine (up to `wait` seconds) and dispatches what it
 -- produced. User callbacks run here, after the step returned; one that raises
 -- is its own operation's error (lua/firefly/job.lua). Returns the first
--- operation whose callback raised during this step, if any.
-function scheduler.pump(client, wait)
+-- operation whose callback raised during this step, if any. The driver steps
+-- a client through client:_pump (which calls this), so that a wrapper of a
+-- client's _pump (the CLI's Ctrl-C check) sees every step.
+function scheduler.step(client, wait)
   local evs = client._core:step(wait)
   local q, raised = client._queue, nil
   for i = 1, #evs do
@@ -151,14 +153,14 @@ function scheduler.wait(obj, timeout)
     while not finished(obj) do
       if deadline and client:_clock() >= deadline then return false end
       foreign(w)
-      scheduler.pump(client, 0)
+      client:_pump(0)
     end
     return true
   end
   while not finished(obj) do
     local left = deadline and (deadline - client:_clock())
     if left and left <= 0 then return false end
-    scheduler.pump(client, left and math.min(left, 1) or 1)
+    client:_pump(left and math.min(left, 1) or 1)
   end
   return true
 end
@@ -236,18 +238,18 @@ local function pump()
   end
   if count == 0 then return false end
   if count == 1 then
-    scheduler.pump(first, 1)
+    first:_pump(1)
     return true
   end
   local nearest, soonest, any = nil, math.huge, false
   for client in pairs(busy) do
     local before = client._npending
-    scheduler.pump(client, 0)
+    client:_pump(0)
     if #ready > 0 or client._npending ~= before then any = true end
     local t = busy[client] and client._core:timeout()
     if t and t < soonest then nearest, soonest = client, t end
   end
-  if not any and nearest then scheduler.pump(nearest, math.min(soonest, 0.01)) end
+  if not any and nearest then nearest:_pump(math.min(soonest, 0.01)) end
   return true
 end
 
