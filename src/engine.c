@@ -455,7 +455,8 @@ static int setup(ff_xfer *x) {
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->headers);
-  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+  /* No Accept-Encoding: outputs are compressed media already, JSON answers are small, and an
+     uncompressed body cannot be a decompression bomb under the size caps. */
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, x->https_only ? "https" : "http,https");
   if (strcmp(x->method, "GET") == 0) {
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
