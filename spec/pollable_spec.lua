@@ -42,8 +42,8 @@ describe("ff:pollfd()", function()
     local ff = emu:client { poll_interval = 0.3 }
     finally(function() ff:close() end)
     local fd = assert(ff:pollfd())
-    local idle_reader = assert(io.popen("sleep 30", "r")) -- a descriptor that never becomes ready
-    finally(function() idle_reader:close() end)
+    local idle = assert(socket.bind("127.0.0.1", 0)) -- a listener nobody connects to: never ready
+    finally(function() idle:close() end)
     local jobs = {}
     for i = 1, 4 do
       jobs[i] = assert(ff:generate_images({ prompt = "poll " .. i, size = SIZE }, { wait = false }))
@@ -56,7 +56,8 @@ describe("ff:pollfd()", function()
     while not done() do
       local t = ff:timeout()
       assert.is_not_nil(t, "ff:timeout() is nil while jobs are pending")
-      socket.select({ { getfd = function() return fd end } }, nil, t)
+      local ready = socket.select({ idle, { getfd = function() return fd end } }, nil, t)
+      assert.is_nil(ready[idle], "the idle listener turned ready")
       ff:step(0)
       wakes = wakes + 1
       assert.is_true(wakes < 400, "busy loop: " .. wakes .. " wakes")
