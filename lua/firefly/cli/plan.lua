@@ -88,8 +88,9 @@ function plan.build(list, opts)
       end
     else
       c.valid = c.valid + 1
-      -- A row is known by what it asks for; identical rows are told apart by their order.
-      local id = cache.key(row.operation, row.model_version, row.body)
+      -- A row is known by what it asks for, as the client's cache and journal know it
+      -- (a local file by its content); identical rows are told apart by their order.
+      local id = cache.key(row.operation, row.model_version, inputs.identity(row.body, files))
       occurrences[id] = (occurrences[id] or 0) + 1
       row.key = occurrences[id] == 1 and id or (id .. "#" .. occurrences[id])
       local base = names.safe(row.name or names.slug(row.body.prompt) or row.operation)
