@@ -6,7 +6,9 @@
 --     duplicate); no accepted job the client believes was never submitted;
 --   * every saved output is byte-exact (sha256sum of the file against the
 --     sha256 the emulator logged for that output); no .part- file is left;
---   * the client's RSS stays flat from the first batch of jobs to the last;
+--   * the client's RSS stays flat from the first batch of jobs to the last, and
+--     so does its disk use per saved output (endless output bodies among the
+--     faults: each must stop at max_download and leave nothing behind);
 --   * with FIREFLY_LOG=debug, nothing written (stderr, the emulator's log,
 --     saved files' names) holds the client secret or an access token.
 --
@@ -14,6 +16,7 @@
 --
 -- The last line:
 --   jobs=N ok=N failed=N faults=N retries=N duplicate_submits=N lost=N rss_start_mib=A rss_end_mib=B
+--   disk_kib_per_output_start=C disk_kib_per_output_end=D
 -- and the exit status is 0 only when every rule above held.
 
 local JOBS = tonumber(arg and arg[1]) or 2000
@@ -30,6 +33,34 @@ local FAULTS = table.concat({
   "reset:0.02", "truncate:0.02", "stall:0.005", "badjson:0.01", "job_failed:0.01",
   "job_timeout:0.005", "401:0.01", "ims_down:0.005", "expired:0.005",
 }, ",")
+
+-- Output downloads get a mix of their own, scripted (a scripted route decides
+-- alone): an endless body (the client's max_download must end it, and the
+-- disk must not fill) and a stall (stall_timeout and min_download_rate), at 3%
+-- each, beside the kinds above that hit outputs. Drawn from the run's seed.
+local OUTPUT_MIX = { { "endless", 0.03 }, { "stall", 0.03 }, { "reset", 0.02 }, { "truncate", 0.02 },
+                     { "500", 0.02 }, { "expired", 0.005 } }
+local function output_script(n, seed)
+  local state, steps, oks = seed, {}, 0
+  local function draw() -- a small LCG: the script is the same for the same seed
+    state = (state * 1103515245 + 12345) % 2147483648
+    return state / 2147483648
+  end
+  for _ = 1, n do
+    local x, acc, kind = draw(), 0, nil
+    for _, k in ipairs(OUTPUT_MIX) do
+      acc = acc + k[2]
+      if not kind and x < acc then kind = k[1] end
+    end
+    if kind then
+      if oks > 0 then steps[#steps + 1] = "ok*" .. oks end
+      steps[#steps + 1], oks = kind, 0
+    else
+      oks = oks + 1
+    end
+  end
+  return "GET /outputs/*=" .. table.concat(steps, ",")
+end
 
 local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
@@ -103,12 +134,14 @@ end
 local emu = assert(launcher.start {
   job_seconds = JOB_SECONDS, seed = SEED, log = WORK .. "/emulator.log",
   client_id = "chaos-client", client_secret = SECRET,
-  flags = { ["faults"] = FAULTS, ["fault-stall-seconds"] = 3, ["fault-retry-after"] = 0.2 },
+  flags = { ["faults"] = FAULTS, ["faults-script"] = output_script(JOBS * 2, SEED),
+            ["fault-stall-seconds"] = 3, ["fault-retry-after"] = 0.2 },
 })
 
 local ff = firefly.new { client_id = "chaos-client", client_secret = SECRET,
                          api_url = emu.url, ims_url = emu.url, poll_interval = 0.2, poll_max = 1,
-                         stall_timeout = 1, max_retries = 6, timeout = 60 }
+                         stall_timeout = 1, max_retries = 6, timeout = 60,
+                         max_download = 4 * 1024 * 1024 } -- outputs are 64x64 PNGs; an endless one stops at 4 MiB
 
 -- Each job's end: "ok", or the error's kind; its job id (or nil) and saved path.
 local outcome, job_ids, unknown, paths, urls = {}, {}, {}, {}, {}
@@ -132,8 +165,26 @@ local function run(i)
   return true
 end
 
+-- Bytes under OUT (saved outputs and anything else), after a batch has ended.
+local function disk_bytes()
+  local total = 0
+  for _, l in ipairs(lines_of("env -u LD_PRELOAD find " .. quote(OUT) .. " -type f -printf '%s\\n'")) do
+    total = total + (tonumber(l) or 0)
+  end
+  return total
+end
+
+local function saved_count()
+  local n = 0
+  for _ in pairs(paths) do n = n + 1 end
+  return n
+end
+
 local BATCH = math.max(IN_FLIGHT * 4, math.floor(JOBS / 8))
 local rss_start, crashed
+-- Disk use per saved output, after the first batch and the last: flat when
+-- endless bodies are cut at the cap and no temporary is left behind.
+local disk_start, disk_end
 for first = 1, JOBS, BATCH do
   local items = {}
   for i = first, math.min(JOBS, first + BATCH - 1) do items[#items + 1] = i end
@@ -141,6 +192,8 @@ for first = 1, JOBS, BATCH do
   if not okm then crashed = tostring(e) break end
   collectgarbage()
   rss_start = rss_start or rss_mib()
+  disk_end = disk_bytes() / math.max(1, saved_count()) / 1024
+  disk_start = disk_start or disk_end
 end
 collectgarbage()
 local rss_end = rss_mib()
@@ -220,11 +273,13 @@ io.stderr:write("chaos: faults injected: ", table.concat(fault_text, " "), "\n")
 io.stderr:write(("chaos: outputs saved=%d mismatched=%d part_files=%d crashed=%s\n"):format(
   ok_n, mismatched, parts, tostring(crashed)))
 
-local line = ("jobs=%d ok=%d failed=%d faults=%d retries=%d duplicate_submits=%d lost=%d rss_start_mib=%.1f rss_end_mib=%.1f")
-  :format(JOBS, ok_n, failed_n, faults, stats.retries or -1, duplicates, lost, rss_start or 0, rss_end)
+local line = ("jobs=%d ok=%d failed=%d faults=%d retries=%d duplicate_submits=%d lost=%d rss_start_mib=%.1f "
+  .. "rss_end_mib=%.1f disk_kib_per_output_start=%.1f disk_kib_per_output_end=%.1f")
+  :format(JOBS, ok_n, failed_n, faults, stats.retries or -1, duplicates, lost, rss_start or 0, rss_end,
+          disk_start or 0, disk_end or 0)
 f = io.open(WORK .. "/result", "w")
 f:write(line)
 f:close()
 local good = not crashed and undefined == 0 and duplicates == 0 and lost == 0 and mismatched == 0 and parts == 0
-  and rss_end <= (rss_start or 0) * 1.5 + 8
+  and rss_end <= (rss_start or 0) * 1.5 + 8 and (disk_end or 0) <= (disk_start or 0) * 1.5 + 16
 os.exit(good and 0 or 1)
