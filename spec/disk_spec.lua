@@ -106,6 +106,22 @@ describe("a full disk", function()
     assert.are.same({}, disk.named(full .. "/cache", ""))
     ff:close()
   end)
+
+  it("fails a call whose cache entry file cannot be written, leaving no half entry", function()
+    local ff = emu:client { cache = full .. "/cache" }
+    -- One free page: room for the 16x16 output, none for entry.json beside it.
+    local room = assert(io.open(full .. "/room", "wb"))
+    room:write(string.rep("r", 4096))
+    room:close()
+    disk.fill(full)
+    os.remove(full .. "/room")
+    local r, err = ff:generate_images { prompt = "room for one file", seeds = { 5 }, size = SMALL }
+    assert.is_nil(r)
+    io_error(err, "entry.json")
+    assert.is_string(err.job_id)
+    assert.are.same({}, disk.named(full .. "/cache", ""))
+    ff:close()
+  end)
 end)
 
 describe("concurrent savers of one cached output", function()
@@ -186,6 +202,27 @@ describe("out:save", function()
   end)
 end)
 
+describe("a journal or manifest that is not a regular file", function()
+  it("is never opened (a FIFO blocks an open forever): the call fails with an io error", function()
+    local emu = helper.start { job_seconds = 0.1 }
+    local dir = helper.tmpdir()
+    assert(os.execute("mkfifo '" .. dir .. "/journal' && mkfifo '" .. dir .. "/manifest'"))
+    local ff = emu:client { journal = dir .. "/journal" }
+    local r, err = ff:generate_images { prompt = "a journal that is a pipe", size = SMALL }
+    assert.is_nil(r)
+    io_error(err, "not a regular file")
+    ff:close()
+    ff = emu:client { manifest = dir .. "/manifest" }
+    r = assert(ff:generate_images { prompt = "a manifest that is a pipe", size = SMALL })
+    local ok, serr = r.outputs[1]:save(dir .. "/out.png")
+    assert.is_nil(ok)
+    io_error(serr, "not a regular file")
+    ff:close()
+    emu:stop()
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+end)
+
 describe("the client's own temporaries", function()
   it("are removed, when stale, by the next save into their folder; nothing else is", function()
     local emu, ff = helper.serve({ job_seconds = 0.1 }, {})
@@ -202,6 +239,23 @@ describe("the client's own temporaries", function()
     table.sort(left)
     -- c's temporary is fresh (another saver may be writing it); notes and keep are not ours.
     assert.are.same({ "c.png.part-9abcdef0", "keep.txt", "notes.part-old", "out.png" }, left)
+    helper.close(emu, ff)
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+end)
+
+describe("a cache's half-built entries", function()
+  it("are removed, when stale, before the next entry is stored; fresh ones and others stay", function()
+    local emu = helper.start { job_seconds = 0.1 }
+    local dir = helper.tmpdir()
+    local c = dir .. "/cache"
+    -- What kill -9 during a cache fill leaves: a .tmp- folder with part of an entry.
+    assert(os.execute(("mkdir -p '%s/.tmp-abc123-1-2' '%s/.tmp-def456-3-4' '%s/.tmp-not ours' && "
+      .. "touch '%s/.tmp-abc123-1-2/1.png' && touch -d '2 hours ago' '%s/.tmp-abc123-1-2' '%s/.tmp-not ours'")
+      :format(c, c, c, c, c, c)))
+    local ff = emu:client { cache = c }
+    assert(ff:generate_images { prompt = "tidy cache", seeds = { 6 }, size = SMALL })
+    assert.are.same({ ".tmp-def456-3-4", ".tmp-not ours" }, disk.named(c, ".tmp-"))
     helper.close(emu, ff)
     os.execute("rm -rf '" .. dir .. "'")
   end)

@@ -2,7 +2,8 @@
 -- cap (max_download) and a deadline from its size and a minimum rate
 -- (min_download_rate after stall_timeout); a body cut short, or longer than
 -- its Content-Length, never ends as a whole file; an output URL is fetched
--- only when it is an https URL that parses (http when api_url is plain HTTP).
+-- only when it is an https URL that parses (http when api_url is plain HTTP);
+-- one that is not is the server's fault, an `http` error.
 -- The emulator's faults, and spec/helpers/hostile.lua for what it cannot do.
 local helper = require "helpers.emulator"
 local hostile = require "helpers.hostile"
@@ -90,15 +91,32 @@ describe("an output URL", function()
     local dir = helper.tmpdir()
     local ok, err = r.outputs[1]:save(dir .. "/out.png")
     assert.is_nil(ok)
-    assert.are.equal("validation", err.kind, tostring(err))
+    assert.are.equal("http", err.kind, tostring(err))
     local _, berr = r.outputs[1]:bytes()
-    assert.are.equal("validation", berr.kind, tostring(berr))
+    assert.are.equal("http", berr.kind, tostring(berr))
     -- The submit and the polls reached the server; nothing else was fetched anywhere.
     for _, line in ipairs(srv:requests()) do
       assert.truthy(line:find("^POST /v3/images/generate%-async ") or line:find("^GET /v3/status/j42 "), line)
     end
     assert.are.same({}, helper.ls(dir))
     ff:close()
+    srv:stop()
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
+  it("that is a number makes the CLI say so and exit 1, not crash", function()
+    local srv = hostile.start("api42")
+    local dir = helper.tmpdir()
+    local interp = rawget(_G, "jit") and "luajit" or "lua5.4"
+    local p = io.popen(("env -u FIREFLY_SERVICES_CLIENT_SECRET FIREFLY_SERVICES_CLIENT_ID=id "
+      .. "FIREFLY_SERVICES_ACCESS_TOKEN=token FIREFLY_SERVICES_API_URL=%s %s bin/firefly generate 'a number' "
+      .. "-o '%s' 2>&1; echo \"rc=$?\""):format(srv.url:gsub("/$", ""), interp, dir))
+    local out = p:read("*a")
+    p:close()
+    assert.are.equal("1", out:match("rc=(%d+)%s*$"), out)
+    assert.truthy(out:find("URL", 1, true), out)
+    assert.falsy(out:find("traceback", 1, true), out)
+    assert.are.same({}, helper.ls(dir))
     srv:stop()
     os.execute("rm -rf '" .. dir .. "'")
   end)
@@ -111,7 +129,7 @@ describe("an output URL", function()
       local out = result.new(https_ff, { outputs = { { url = url } } }, {}).outputs[1]
       local bytes, err = out:bytes()
       assert.is_nil(bytes, url)
-      assert.are.equal("validation", err.kind, url .. ": " .. tostring(err))
+      assert.are.equal("http", err.kind, url .. ": " .. tostring(err))
     end
     assert.are.same({}, srv:requests())
     -- The same http URL, for a client whose API is plain HTTP on purpose (an emulator).

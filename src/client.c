@@ -384,7 +384,7 @@ static int url_fetchable(ff_client *c, const char *url, ff_error *err) {
   curl_free(host);
   curl_url_cleanup(u);
   if (!ok)
-    ff_error_set(err, FF_E_VALIDATION, "refusing to fetch the output URL '%.200s': not an %s URL", url,
+    ff_error_set(err, FF_E_HTTP, "refusing to fetch the output URL '%.200s': not an %s URL", url,
                  c->plain_http_downloads ? "http(s)" : "https");
   return ok ? 0 : -1;
 }

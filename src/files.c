@@ -153,6 +153,36 @@ int ff_files_clean(const char *dir, double age) {
   return removed;
 }
 
+/*
+** Only inside a folder the client owns (a cache): ".tmp-" and then letters,
+** digits and dashes, as cache.lua names an entry it is building.
+*/
+int ff_files_clean_tmpdirs(const char *dir, double age) {
+  DIR *d = opendir(dir);
+  struct dirent *ent;
+  time_t before = time(NULL) - (time_t)age;
+  int removed = 0;
+  if (d == NULL) return 0;
+  while ((ent = readdir(d)) != NULL) {
+    struct stat st;
+    const char *p = ent->d_name;
+    size_t path_len;
+    char *path;
+    ff_error err;
+    if (strncmp(p, ".tmp-", 5) != 0 || strspn(p + 5, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-") !=
+                                           strlen(p + 5))
+      continue;
+    if (fstatat(dirfd(d), p, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode) || st.st_mtime >= before) continue;
+    path_len = strlen(dir) + strlen(p) + 2;
+    if ((path = malloc(path_len)) == NULL) break;
+    snprintf(path, path_len, "%s/%s", dir, p);
+    if (ff_remove_tree(path, &err) == 0) removed++;
+    free(path);
+  }
+  closedir(d);
+  return removed;
+}
+
 char *ff_dirname(const char *path) {
   const char *slash = strrchr(path, '/');
   char *d;

@@ -25,6 +25,8 @@ int ff_file_commit(FILE *f, const char *tmp, const char *path, ff_error *err);
 int ff_file_copy(const char *src, const char *path, ff_rng *rng, ff_error *err);
 /* Removes dir's "*.part-xxxxxxxx" files older than age seconds; how many went. */
 int ff_files_clean(const char *dir, double age);
+/* Removes dir's ".tmp-*" folders older than age seconds (a cache's half-built entries); how many went. */
+int ff_files_clean_tmpdirs(const char *dir, double age);
 /* The folder a path is in ("." for a bare name); NULL when memory runs out. */
 char *ff_dirname(const char *path);
 /* mkdir -p, and rm -rf for a tree (links are removed, never followed). */

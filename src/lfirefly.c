@@ -655,7 +655,13 @@ static int io_sha256(lua_State *L) {
 */
 static int open_regular(const char *path, int flags) {
   struct stat st;
-  int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC, 0644);
+  int fd;
+  /* Looked at first: opening a FIFO to write without a reader says only ENXIO. */
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    return -1;
+  }
+  fd = open(path, flags | O_NONBLOCK | O_CLOEXEC, 0644);
   if (fd < 0) return -1;
   if (fstat(fd, &st) != 0) {
     int e = errno;
@@ -798,6 +804,12 @@ static int io_remove_tree(lua_State *L) {
   return push_ok(L, ff_remove_tree(check_cstr(L, 1, "path"), &err), &err);
 }
 
+/* clean_cache(dir): removes a cache's half-built entries left by killed runs; how many. */
+static int io_clean_cache(lua_State *L) {
+  lua_pushinteger(L, ff_files_clean_tmpdirs(check_cstr(L, 1, "path"), FF_STALE_SECONDS));
+  return 1;
+}
+
 /*
 ** file_info(path) -> kind, size: "file", "directory", "fifo", "device",
 ** "socket" or "other", without opening it (opening a FIFO blocks, reading
@@ -832,7 +844,7 @@ static const luaL_Reg corelib[] = {{"new", io_new}, {"now", io_now}, {"sha256", 
                                    {"sha256_file", io_sha256_file}, {"append_sync", io_append_sync},
                                    {"trap_signals", io_trap_signals}, {"signalled", io_signalled},
                                    {"mkdir_p", io_mkdir_p}, {"remove_tree", io_remove_tree},
-                                   {"file_info", io_file_info}, {"isatty", io_isatty},
+                                   {"file_info", io_file_info}, {"clean_cache", io_clean_cache}, {"isatty", io_isatty},
                                    {NULL, NULL}};
 
 /* The one symbol core.so exports (everything else is built with hidden visibility). */

@@ -121,6 +121,11 @@ end
 -- Stores a finished result: fetch(url, path) downloads one output. Returns
 -- the paths of the stored outputs, or nil, err (the cache then stays as it was).
 function Cache:put(key, r, fetch)
+  -- Entries a killed run was building (an hour old): gone before this one starts.
+  if not self.cleaned then
+    self.cleaned = true
+    core.clean_cache(self.dir)
+  end
   local final = self.dir .. "/" .. key
   local tmp = ("%s/.tmp-%s-%d-%d"):format(self.dir, key, math.random(1, 1e9), math.floor(core.now() * 1e6) % 1e9)
   local made, why = fs.mkdir_p(tmp)

@@ -364,7 +364,8 @@ local function run_operation(io_, cmd, o, pos)
   end
   local saved = {}
   for i, out in ipairs(r.outputs) do
-    local ext = ((out.url or ""):match("^[^?#]*%.(%w+)$") or (out.video and "mp4" or "png")):lower()
+    local url = type(out.url) == "string" and out.url or "" -- a server's 42 is no URL (out:save says so)
+    local ext = (url:match("^[^?#]*%.(%w+)$") or (out.video and "mp4" or "png")):lower()
     local path = dir .. "/" .. cli.safe_name(cmd, r.job_id and r.job_id:match("([^:]+)$") or "", i, out.seed) .. "." .. cli.safe_name(ext)
     local ok, serr = out:save(path)
     if not ok then

@@ -23,7 +23,9 @@ Journal.__index = Journal
 -- identical requests in one batch still make two jobs.
 function journal.open(path)
   local self = setmetatable({ path = path, found = {} }, Journal)
-  local f = io.open(path, "rb")
+  -- Only a regular file is read: opening a FIFO would block forever (a
+  -- journal that is not a file then fails its first write, with an io error).
+  local f = core.file_info(path) == "file" and io.open(path, "rb")
   if f then
     for line in f:lines() do
       local ok, e = pcall(cjson.decode, line)

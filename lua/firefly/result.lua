@@ -34,7 +34,10 @@ end
 local function fetchable(out)
   local url = out.url
   if url == nil then url = url_of(out) end
-  if url == nil then return nil, errors.new { kind = "validation", message = "this output has no URL" } end
+  -- The server's document is at fault, not the caller: an http error, as for any bad answer.
+  if url == nil then
+    return nil, errors.new { kind = "http", message = "the server's answer gives this output no URL: nothing to fetch" }
+  end
   return url
 end
 
