@@ -96,7 +96,8 @@ if os.getenv("FIREFLY_CHAOS_CHILD") == nil then
   local tokens = slurp(work .. "/tokens") or ""
   local leaks = 0
   local written = { (slurp(work .. "/stderr") or ""), (slurp(work .. "/emulator.log") or ""),
-                    (slurp(work .. "/emulator.err") or ""), table.concat(lines_of("env -u LD_PRELOAD ls -R " .. quote(work)), "\n") }
+                    (slurp(work .. "/emulator.err") or ""),
+                    table.concat(lines_of("env -u LD_PRELOAD ls -R " .. quote(work)), "\n") }
   local needles = { SECRET }
   for t in tokens:gmatch("[^\n]+") do needles[#needles + 1] = t end
   for _, text in ipairs(written) do

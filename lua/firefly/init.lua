@@ -283,7 +283,8 @@ end
 function Client:_download(url, path)
   if type(url) ~= "string" then
     return nil, errors.new { kind = "http",
-      message = ("the server's output URL is a %s (%s), not a URL: it is not fetched"):format(type(url), tostring(url)) }
+      message = ("the server's output URL is a %s (%s), not a URL: it is not fetched")
+        :format(type(url), tostring(url)) }
   end
   local handle, err = self._core:download(url, path)
   if not handle then return nil, errors.from_core(err) end
