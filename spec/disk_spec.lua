@@ -11,7 +11,7 @@ local core = require "firefly.core"
 -- from the seed): far more than a 64 KiB disk holds.
 local BIG = { width = 2048, height = 2048 }
 local SMALL = { width = 16, height = 16 }
-local interp = rawget(_G, "jit") and "luajit" or "lua5.4"
+local interp = helper.lua -- the interpreter under test, for the child processes
 
 local function sh(cmd)
   local p = io.popen(cmd)

@@ -107,7 +107,7 @@ describe("an output URL", function()
   it("that is a number makes the CLI say so and exit 1, not crash", function()
     local srv = hostile.start("api42")
     local dir = helper.tmpdir()
-    local interp = rawget(_G, "jit") and "luajit" or "lua5.4"
+    local interp = helper.lua
     local p = io.popen(("env -u FIREFLY_SERVICES_CLIENT_SECRET FIREFLY_SERVICES_CLIENT_ID=id "
       .. "FIREFLY_SERVICES_ACCESS_TOKEN=token FIREFLY_SERVICES_API_URL=%s %s bin/firefly generate 'a number' "
       .. "-o '%s' 2>&1; echo \"rc=$?\""):format(srv.url:gsub("/$", ""), interp, dir))
