@@ -408,6 +408,12 @@ describe("x-model-version", function()
       e.ctx.enum_values)
   end)
 
+  it("names the versions the method takes on another path, so a refusal never hides image5", function()
+    local e = assert_refused("generate_images", body(), { model_version = "image6" }, "header.x-model-version",
+      "type_error.enum")
+    assert.truthy(e.msg:find("'image5' is served at /v4/images/generate-async", 1, true), e.msg)
+  end)
+
   it("follows each operation's own list", function()
     assert_refused("generate_similar_images", { image = { source = { uploadId = UPLOAD } } },
       { model_version = "image3_custom" }, "header.x-model-version", "type_error.enum")

@@ -115,7 +115,17 @@ local function check_model_version(op, version, errors)
   for _, v in ipairs(op.model_versions) do
     if v == version then return end
   end
-  add(errors, schema.enum_error(loc, op.model_versions))
+  local e = schema.enum_error(loc, op.model_versions)
+  -- The same method reaches other paths with other versions (Image 5 lives under /v4): name
+  -- them, or the message tells a user that a version the client takes is not permitted.
+  for _, other in ipairs(operations.list) do
+    if other ~= op.entry and other.method == op.entry.method and other.selects_on then
+      for _, v in ipairs(other.selects_on) do
+        e.msg = ("%s; '%s' is served at %s"):format(e.msg, v, other.path)
+      end
+    end
+  end
+  add(errors, e)
 end
 
 ---------------------------------------------------------------------------------------------
