@@ -293,6 +293,13 @@ end
 
 -- ---- coroutines ----
 
+-- A generating call made inside another scheduler's coroutine (copas,
+-- cqueues, luv) waits through fn(pollable) instead of blocking the thread:
+-- firefly.set_wait(require "firefly.wait.cqueues"); nil restores blocking.
+function firefly.set_wait(fn)
+  return scheduler.set_wait(fn)
+end
+
 -- Runs fn as a coroutine, driving the engine until it returns; its results are returned.
 function firefly.run(fn, ...)
   if type(fn) ~= "function" then error("firefly.run: expects a function", 2) end

@@ -128,7 +128,7 @@ end
 -- readable or pollable:timeout() seconds passed, yielding to its scheduler
 -- meanwhile; it is called until the operation is over.
 function scheduler.set_wait(fn)
-  if fn ~= nil and type(fn) ~= "function" then error("firefly.set_wait: expects a function or nil", 3) end
+  if fn ~= nil and type(fn) ~= "function" then error("firefly.set_wait: expects a function or nil", 2) end
   foreign = fn
 end
 

@@ -1,0 +1,90 @@
+-- Foreign coroutine schedulers (issue 10 item 5): with firefly.set_wait and
+-- the adapter for copas, cqueues or luv, a generating call made inside one of
+-- their coroutines yields to that scheduler instead of blocking the thread:
+-- another coroutine of the same scheduler keeps running meanwhile. Each runs
+-- where Debian's package serves the interpreter (copas: 5.1/LuaJIT).
+local helper = require "helpers.emulator"
+local firefly = require "firefly"
+
+local SIZE = { width = 16, height = 16 }
+
+local function have(name)
+  local ok = pcall(require, name)
+  return ok
+end
+
+describe("a generating call inside a foreign scheduler's coroutine", function()
+  local emu, ff
+  setup(function() emu, ff = helper.serve { job_seconds = 0.5 } end)
+  teardown(function()
+    firefly.set_wait(nil)
+    helper.close(emu, ff)
+  end)
+
+  -- Each test: the call's result, and how often the other coroutine ran while it waited.
+  local function check(result, ticks_during)
+    assert.are.equal("table", type(result.outputs[1]), "the call got its result")
+    assert.is_true(ticks_during >= 3, "the other coroutine ran while the call waited: " .. ticks_during)
+  end
+
+  it("yields to cqueues, which runs its other coroutines meanwhile", function()
+    if not have("cqueues") then return pending("lua-cqueues does not serve " .. _VERSION) end
+    local cqueues = require "cqueues"
+    firefly.set_wait(require "firefly.wait.cqueues")
+    local cq = cqueues.new()
+    local r, ticks, done = nil, 0, false
+    cq:wrap(function()
+      r = assert(ff:generate_images { prompt = "cqueues", size = SIZE })
+      done = true
+    end)
+    cq:wrap(function()
+      while not done do
+        ticks = ticks + 1
+        cqueues.sleep(0.02)
+      end
+    end)
+    assert(cq:loop())
+    check(r, ticks)
+  end)
+
+  it("yields to luv's loop, whose timers fire meanwhile", function()
+    if not have("luv") then return pending("lua-luv does not serve " .. _VERSION) end
+    local uv = require "luv"
+    firefly.set_wait(require "firefly.wait.luv")
+    local r, ticks = nil, 0
+    local timer = uv.new_timer()
+    timer:start(20, 20, function() ticks = ticks + 1 end)
+    coroutine.wrap(function()
+      r = assert(ff:generate_images { prompt = "luv", size = SIZE })
+      timer:stop()
+      timer:close()
+    end)()
+    uv.run()
+    check(r, ticks)
+  end)
+
+  it("yields to copas, whose other threads run meanwhile", function()
+    if not have("copas") then return pending("lua-copas does not serve " .. _VERSION) end
+    local copas = require "copas"
+    firefly.set_wait(require "firefly.wait.copas")
+    local r, done = nil, false
+    -- addthread runs the thread at once: a call that blocked would end before it returns.
+    copas.addthread(function()
+      r = assert(ff:generate_images { prompt = "copas", size = SIZE })
+      done = true
+    end)
+    local ticks = 0
+    while not done do
+      ticks = ticks + 1
+      copas.step(0.02)
+    end
+    check(r, ticks)
+  end)
+
+  it("blocks as before once the wait function is cleared", function()
+    firefly.set_wait(nil)
+    local r = coroutine.wrap(function() return assert(ff:generate_images { prompt = "plain", size = SIZE }) end)()
+    assert.are.equal("table", type(r.outputs[1]))
+    assert.has_error(function() firefly.set_wait(42) end, "firefly.set_wait: expects a function or nil")
+  end)
+end)
