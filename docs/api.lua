@@ -24,6 +24,11 @@ api.module = {
     returns = { { "...", nil, "fn's results" } },
     doc = "Runs fn as a coroutine, driving every client until it returns. A generating call inside "
       .. "yields (in Lua, never across C) until its job is done." },
+  { name = "set_wait", params = { { "fn", "fun(pollable: table)?", "waits once, yielding to a foreign scheduler" } },
+    returns = {},
+    doc = "A generating call inside a copas, cqueues or luv coroutine waits through fn(pollable) (pollfd, "
+      .. "events, timeout) instead of blocking the thread; adapters: firefly.wait.cqueues, .luv, .copas. "
+      .. "nil restores blocking." },
 }
 
 -- Client options: types, defaults and environment variables come from firefly.options.
@@ -90,8 +95,9 @@ api.client = {
     returns = { { "fun(): table?", "iterator", "each custom model over every page" } },
     doc = "`for m in ff:custom_models{sortBy = \"assetName\"} do ... end`." },
   { name = "step", params = { { "wait", "number?", "seconds to wait for something to happen (default 0)" } },
-    returns = { { "firefly.Event[]", "events", "every event since the last step" } },
-    doc = "Host loops: advances without blocking (or up to `wait` seconds) and returns the events produced." },
+    returns = { { "firefly.Event[]", "events", "every event queued since the last step" } },
+    doc = "Host loops: advances without blocking (or up to `wait` seconds) and returns every event queued "
+      .. "since the last step, whichever wait produced it (one queue per client)." },
   { name = "timeout", params = {},
     returns = { { "number?", "seconds", "until the client next needs a step; nil when nothing is in flight" } },
     doc = "For a host loop's sleep: the exact time until the client next has work." },

@@ -18,6 +18,10 @@ function firefly.new(opts) end
 ---@return ... # fn's results
 function firefly.run(fn, ...) end
 
+---A generating call inside a copas, cqueues or luv coroutine waits through fn(pollable) (pollfd, events, timeout) instead of blocking the thread; adapters: firefly.wait.cqueues, .luv, .copas. nil restores blocking.
+---@param fn? fun(pollable: table) waits once, yielding to a foreign scheduler
+function firefly.set_wait(fn) end
+
 ---firefly.new's options; each may be omitted.
 ---@class firefly.Options
 ---@field access_token? string env FIREFLY_SERVICES_ACCESS_TOKEN. a token you already have (no IMS request is made)
@@ -168,9 +172,9 @@ function Client:job(id_or_status_url, opts) end
 ---@return fun(): table? iterator # each custom model over every page
 function Client:custom_models(query) end
 
----Host loops: advances without blocking (or up to `wait` seconds) and returns the events produced.
+---Host loops: advances without blocking (or up to `wait` seconds) and returns every event queued since the last step, whichever wait produced it (one queue per client).
 ---@param wait? number seconds to wait for something to happen (default 0)
----@return firefly.Event[] events # every event since the last step
+---@return firefly.Event[] events # every event queued since the last step
 function Client:step(wait) end
 
 ---For a host loop's sleep: the exact time until the client next has work.
