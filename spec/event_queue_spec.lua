@@ -76,6 +76,24 @@ describe("the event queue", function()
     end
   end)
 
+  it("steps a save made with wait = false like a job: its end comes from ff:step, op:wait() gives the path", function()
+    local r = assert(ff:generate_images { prompt = "to save", size = SIZE })
+    local dir = helper.tmpdir()
+    local op = assert(r.outputs[1]:save(dir .. "/a.png", { wait = false }))
+    assert.is_false(op.finished) -- returned at once, the download in flight
+    local ended
+    for _ = 1, 200 do
+      for _, ev in ipairs(ff:step(0.05)) do
+        if ev.job == op then ended = ev.type end
+      end
+      if ended then break end
+    end
+    assert.are.equal("done", ended)
+    assert.are.equal(dir .. "/a.png", assert(op:wait()))
+    assert.are.equal("\137PNG", helper.slurp(dir .. "/a.png"):sub(1, 4))
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
   it("is not kept by a client that only makes blocking calls", function()
     assert(ff:generate_images { prompt = "script", size = SIZE })
     assert.is_nil(ff._queue)

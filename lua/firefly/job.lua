@@ -158,10 +158,13 @@ end
 Transfer._broken, Transfer._reraise = broken, reraise
 
 function Transfer:_event(ev)
-  if ev.type == "done" then
+  if ev.type == "done" and self._finish then
+    self.result, self.err = self._finish(ev) -- a save's checks, once the bytes are on disk
+  elseif ev.type == "done" then
     self.result = ev
   elseif ev.type == "error" then
     self.err = errors.from_core(ev.err)
+    if self._on_error then self.err = self._on_error(self.err) end
   end
   self.finished = self.result ~= nil or self.err ~= nil
   if self.finished then scheduler.wake(self) end

@@ -6,6 +6,8 @@
 local errors = require "firefly.errors"
 local fs = require "firefly.fs"
 local media = require "firefly.media"
+local options = require "firefly.options"
+local scheduler = require "firefly.scheduler"
 
 local result = {}
 
@@ -70,24 +72,72 @@ end
 -- Downloads url to path (a temporary name first, renamed once complete) and
 -- checks the file is whole by its own header; nil, err otherwise, with
 -- nothing left at path. The one way an output reaches the disk.
-function result.fetch(client, url, path)
-  local xfer, err = client:_download(url, path)
-  if not xfer then return nil, err end
-  local ok, werr = xfer:wait()
-  if not ok then return nil, explain(werr, "the download of " .. path) end
+-- A finished download at path is whole by its own header, or removed.
+local function checked(path)
   local whole, why = media.whole(ends_of(path))
   if not whole then
     os.remove(path)
     return not_whole("the download of " .. path, why)
   end
+  return true
+end
+
+function result.fetch(client, url, path)
+  local xfer, err = client:_download(url, path)
+  if not xfer then return nil, err end
+  local ok, werr = xfer:wait()
+  if not ok then return nil, explain(werr, "the download of " .. path) end
+  local whole, why = checked(path)
+  if not whole then return nil, why end
   return ok
 end
 
+-- A provenance line that could not be written fails the save: never a silent gap.
+local function saved(out, path)
+  if on_saved[out] then
+    local ok, err = on_saved[out](out, path)
+    if not ok then return nil, err end
+  end
+  return path
+end
+
+-- out:save(path, {wait = false}): the download is an engine transfer the host
+-- steps like a job (its "done" or "error" comes out of ff:step; op:wait()
+-- gives the path); a cache hit's local copy is done at once.
+local function save_later(out, path)
+  local client = owner[out]
+  scheduler.open_queue(client)
+  if local_file[out] then
+    local op = require("firefly.job").transfer(client, nil)
+    local ok, err = client._core:copy(local_file[out], path)
+    if ok then op.result, op.err = saved(out, path) else op.err = errors.from_core(err) end
+    op.finished = true
+    client._queue[#client._queue + 1] = { type = op.err and "error" or "done", job = op, err = op.err }
+    return op
+  end
+  local url, uerr = fetchable(out)
+  if not url then return nil, uerr end
+  local xfer, err = client:_download(url, path)
+  if not xfer then return nil, err end
+  xfer._finish = function()
+    local whole, why = checked(path)
+    if not whole then return nil, why end
+    return saved(out, path)
+  end
+  xfer._on_error = function(e) return explain(e, "the download of " .. path) end
+  return xfer
+end
+
+local SAVE_OPTIONS = { wait = "boolean" }
+
 -- Streams the output to path (a temporary name first, renamed once complete).
-function Output:save(path)
+-- opts: wait = false returns an operation at once (see save_later).
+function Output:save(path, opts)
   if type(path) ~= "string" or path == "" then
     error("output:save: path must be a non-empty string", 2)
   end
+  opts = options.check("output:save", opts, SAVE_OPTIONS, 3)
+  if opts.wait == false then return save_later(self, path) end
   if local_file[self] then
     local ok, err = owner[self]._core:copy(local_file[self], path)
     if not ok then return nil, errors.from_core(err) end
@@ -97,12 +147,7 @@ function Output:save(path)
     local ok, err = result.fetch(owner[self], url, path)
     if not ok then return nil, err end
   end
-  -- A provenance line that could not be written fails the save: never a silent gap.
-  if on_saved[self] then
-    local ok, err = on_saved[self](self, path)
-    if not ok then return nil, err end
-  end
-  return path
+  return saved(self, path)
 end
 
 -- The output's bytes, in memory.
