@@ -4,6 +4,7 @@
 #   make test   build and run every test (C units, busted on Lua 5.1-5.4 and LuaJIT)
 #   make asan   the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench  the throughput benchmark against the emulator
+#   make bench-frame  a 60 Hz host loop: step and save costs per frame, lost events
 #   make chaos  2,000 jobs under a 20% fault mix: no duplicate submit, no lost job, exact outputs
 #   make fuzz   libFuzzer over the C that reads server bytes (FUZZ_SECONDS each, default 20)
 #   make valgrind  memcheck over the core specs: no leak, no invalid access
@@ -25,7 +26,7 @@ DEB_PACKAGES = cmake make gcc pkg-config curl lua5.4 liblua5.4-dev lua-cjson lua
                luajit libluajit-5.1-dev libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev luarocks \
                clang libclang-rt-14-dev valgrind openssl chromium lua-socket lua-cqueues
 
-.PHONY: all build deps demo test asan bench chaos fuzz valgrind env lint rock fresh clean
+.PHONY: all build deps demo test asan bench bench-frame chaos fuzz valgrind env lint rock fresh clean
 
 all: build
 
@@ -85,6 +86,10 @@ valgrind: build
 
 bench: build
 	@eval "$$($(MAKE) -s env)"; $(LUA) bench/throughput.lua
+
+# A 60 Hz host loop: 64 jobs of 1024x1024 outputs, each saved without blocking the frame.
+bench-frame: build
+	@eval "$$($(MAKE) -s env)"; $(LUA) bench/frame.lua
 
 # LUA_CPATH, which 5.1 and LuaJIT read, points at LUA's binding; 5.2-5.4 read
 # LUA_CPATH_5_x first, so each of those always gets its own.
