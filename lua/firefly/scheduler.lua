@@ -6,6 +6,8 @@
 -- blocking call is kept for the host, and a wait consumes only its own
 -- operation's completion.
 
+local yieldable = require "firefly.yieldable"
+
 local scheduler = {}
 
 local WAIT = {}                                     -- what a waiting coroutine yields
@@ -16,8 +18,8 @@ local consumed = setmetatable({}, { __mode = "k" }) -- queued completions a wait
 local foreign = nil                                 -- firefly.set_wait's function
 
 local function running()
-  local co, main = coroutine.running()
-  if co and not main and managed[co] then return co end
+  local co = yieldable.running() -- sees through yieldable.pcall's inner coroutines (Lua 5.1)
+  if co and managed[co] then return co end
   return nil
 end
 
