@@ -190,6 +190,17 @@ describe("a string with a NUL byte", function()
     assert.are.same({}, helper.ls(dir))
   end)
 
+  it("is refused in an image source path as a validation error, and nothing is uploaded", function()
+    local ff = client(emu)
+    local res, err = ff:upscale_image({ image = { source = { path = "examples/assets/hero.png\0.txt" } },
+      seeds = { 1 } }, { wait = false })
+    ff:close()
+    assert.is_nil(res)
+    assert.are.equal("validation", err.kind)
+    assert.matches("contains a NUL byte", err.message)
+    assert.are.equal(0, emu:count("POST", "^/v2/storage/image"))
+  end)
+
   it("is refused as a job id or status URL", function()
     local ff = client(emu)
     assert.has_error(function() ff:job(emu.url .. "/v3/status/x\0y") end)

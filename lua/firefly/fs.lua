@@ -14,6 +14,8 @@ local KINDS = { directory = "a directory", fifo = "a FIFO", device = "a device",
 -- and size are looked at before anything is opened (a FIFO blocks the open,
 -- /dev/zero never ends).
 function fs.unreadable(path, max)
+  -- C would stop at the NUL and read another file: a reason, not a raise from the core.
+  if path:find("\0", 1, true) then return ("%q contains a NUL byte"):format(path) end
   local kind, size = core.file_info(path)
   if not kind then return size end
   if kind ~= "file" then return path .. " is " .. KINDS[kind] .. ", not a regular file" end
