@@ -42,7 +42,8 @@ end, {
 for i, asset in ipairs(ASSETS) do
   if results[i] then print(results[i]) else print(asset.name .. ": " .. tostring(errs[i])) end
 end
-print(("%d done, %d failed, %d from cache, in %.1f s"):format(summary.done, summary.failed, summary.cached, summary.elapsed))
+print(("%d done, %d failed, %d from cache, in %.1f s")
+  :format(summary.done, summary.failed, summary.cached, summary.elapsed))
 ff:close()
 if emu then emu.stop() end
 os.exit(summary.failed == 0 and 0 or 1, true)

@@ -75,7 +75,8 @@ describe("firefly batch", function()
       assert.are.equal(0, #emu:log())
     end)
 
-    it("reads a spreadsheet's CSV: byte-order mark, CRLF, quoted commas, quotes and newlines, dotted and | lists", function()
+    it("reads a spreadsheet's CSV: byte-order mark, CRLF, quoted commas, quotes and newlines, dotted and | lists",
+      function()
       write(dir .. "/rows.csv", "\239\187\191name,prompt,size.width,seeds,style.presets\r\n"
         .. "a,\"one, \"\"two\"\"\r\nthree\",64,1|2,bw|golden\r\n\r\nb,plain,96,3,\r\n")
       local list = assert(require("firefly.cli.rows").read(dir .. "/rows.csv"))
@@ -111,7 +112,8 @@ describe("firefly batch", function()
       os.execute(("cp examples/assets/hero.png '%s/hero.png'"):format(dir))
       write(dir .. "/rows.jsonl", table.concat({
         '{"name":"sky","prompt":"a sky","size":{"width":64,"height":64},"seeds":[7]}',
-        '{"operation":"expand_image","name":"wide hero","image":"hero.png","size":{"width":160,"height":96},"seeds":[5]}',
+        '{"operation":"expand_image","name":"wide hero","image":"hero.png",'
+          .. '"size":{"width":160,"height":96},"seeds":[5]}',
       }, "\n") .. "\n")
       local out, rc = batch(("batch '%s/rows.jsonl' -o '%s/out'"):format(dir, dir))
       assert.are.equal(0, rc, out)
@@ -357,7 +359,7 @@ describe("firefly batch, interrupted", function()
     for _, e in ipairs(log1) do
       if e.job_id and finished_jobs[e.job_id] and e.body_sha256 then finished_bodies[e.body_sha256] = true end
     end
-    local out, rc = sh(("%s %s bin/firefly batch '%s/rows.csv' -o '%s/out'"):format(env, interp, dir, dir))
+    out, rc = sh(("%s %s bin/firefly batch '%s/rows.csv' -o '%s/out'"):format(env, interp, dir, dir))
     assert.are.equal(0, rc, out)
     assert.are.equal(8, #state_lines(dir .. "/out"))
     assert.are.equal(8 - finished, submits(emu) - first)

@@ -101,7 +101,8 @@ describe("cache", function()
 
   describe("the request key", function()
     it("does not depend on the order of keys", function()
-      assert.are.equal(cache.key("generate_images", nil, { prompt = "x", seeds = { 1 }, size = { width = 1, height = 2 } }),
+      assert.are.equal(
+        cache.key("generate_images", nil, { prompt = "x", seeds = { 1 }, size = { width = 1, height = 2 } }),
         cache.key("generate_images", nil, { size = { height = 2, width = 1 }, seeds = { 1 }, prompt = "x" }))
     end)
 

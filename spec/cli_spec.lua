@@ -10,7 +10,8 @@ local interp = helper.lua
 -- still checked in-process by every other spec. Open item in issue 4.
 local function run(cmd, env)
   local p = io.popen(("env -u FIREFLY_SERVICES_CLIENT_ID -u FIREFLY_SERVICES_CLIENT_SECRET "
-    .. "-u FIREFLY_SERVICES_ACCESS_TOKEN ASAN_OPTIONS=detect_leaks=0 %s %s bin/firefly %s 2>&1; echo \"rc=$?\""):format(env or "", interp, cmd))
+    .. "-u FIREFLY_SERVICES_ACCESS_TOKEN ASAN_OPTIONS=detect_leaks=0 %s %s bin/firefly %s 2>&1; echo \"rc=$?\"")
+    :format(env or "", interp, cmd))
   local out = p:read("*a")
   p:close()
   local rc = tonumber(out:match("rc=(%d+)%s*$"))
@@ -72,7 +73,8 @@ describe("firefly (the command)", function()
     before_each(function()
       emu = helper.start { job_seconds = 0.3 }
       local p = io.popen("mktemp -d"); dir = p:read("*l"); p:close()
-      env = ("FIREFLY_SERVICES_CLIENT_ID=%s FIREFLY_SERVICES_CLIENT_SECRET=%s FIREFLY_SERVICES_API_URL=%s FIREFLY_SERVICES_IMS_URL=%s")
+      env = ("FIREFLY_SERVICES_CLIENT_ID=%s FIREFLY_SERVICES_CLIENT_SECRET=%s "
+        .. "FIREFLY_SERVICES_API_URL=%s FIREFLY_SERVICES_IMS_URL=%s")
         :format(emu.client_id, emu.client_secret, emu.url, emu.url)
     end)
     after_each(function()

@@ -57,7 +57,8 @@ describe("emulator operations", function()
 
   describe("POST /v2/storage/image", function()
     it("stores a PNG, a JPEG and a WEBP and answers with a uuid4 id", function()
-      for _, case in ipairs({ { "hero.png", "image/png" }, { "small.jpg", "image/jpeg" }, { "small.webp", "image/webp" } }) do
+      local cases = { { "hero.png", "image/png" }, { "small.jpg", "image/jpeg" }, { "small.webp", "image/webp" } }
+      for _, case in ipairs(cases) do
         local r = upload(emu, fixture(case[1]), case[2])
         assert.are.equal(200, r.status, r.body)
         assert.are.equal(1, #r.json.images)
@@ -367,7 +368,8 @@ describe("emulator operations", function()
   describe("POST /v3/videos/generate", function()
     it("runs a job whose output is a small MP4", function()
       local r = emu:api("POST", "/v3/videos/generate", { json = { prompt = "waves on a beach",
-        sizes = { { width = 64, height = 36 } }, seeds = { 11 } }, headers = { ["x-model-version"] = "video1_standard" } })
+        sizes = { { width = 64, height = 36 } }, seeds = { 11 } },
+        headers = { ["x-model-version"] = "video1_standard" } })
       assert.are.equal(202, r.status, r.body)
       assert.truthy(r.headers["link"])
       local doc = poll(emu, r.json.statusUrl)
@@ -415,9 +417,11 @@ describe("emulator operations", function()
       local id = upload_id(emu)
       local cases = {
         { "/v3/images/generate", { prompt = "a lantern", size = { width = 24, height = 24 } }, 24, 24 },
-        { "/v3/images/generate-similar", { image = { source = { uploadId = id } }, size = { width = 20, height = 16 } }, 20, 16 },
+        { "/v3/images/generate-similar", { image = { source = { uploadId = id } }, size = { width = 20, height = 16 } },
+          20, 16 },
         { "/v3/images/expand", { image = { source = { uploadId = id } }, size = { width = 80, height = 60 } }, 80, 60 },
-        { "/v3/images/fill", { image = { source = { uploadId = id }, mask = { uploadId = upload_id(emu, "mask.png") } } }, 64, 48 },
+        { "/v3/images/fill",
+          { image = { source = { uploadId = id }, mask = { uploadId = upload_id(emu, "mask.png") } } }, 64, 48 },
         { "/v3/images/generate-object-composite", { image = { source = { uploadId = id } }, prompt = "on sand",
           size = { width = 30, height = 30 } }, 30, 30 },
       }
@@ -430,13 +434,15 @@ describe("emulator operations", function()
     end)
 
     it("answer an empty body with 400 bad_request, their enum's code", function()
-      local r = emu:api("POST", "/v3/images/generate", { headers = { ["Content-Type"] = "application/json" }, body = "" })
+      local r = emu:api("POST", "/v3/images/generate",
+        { headers = { ["Content-Type"] = "application/json" }, body = "" })
       assert.are.equal(400, r.status)
       assert.are.equal("bad_request", r.json.error_code)
     end)
 
     it("say they are deprecated in a Deprecation header, refusals included", function()
-      local ok = emu:api("POST", "/v3/images/generate", { json = { prompt = "a lamp", size = { width = 8, height = 8 } } })
+      local ok = emu:api("POST", "/v3/images/generate",
+        { json = { prompt = "a lamp", size = { width = 8, height = 8 } } })
       assert.are.equal(200, ok.status)
       assert.are.equal("@1759449600", ok.headers["deprecation"])
       local refused = emu:request("POST", "/v3/images/expand", { json = { prompt = "x" } })
@@ -531,7 +537,8 @@ describe("--rate-limit", function()
   teardown(function() emu:stop() end)
 
   it("answers 429 past N requests a minute per API key, in each path's error family", function()
-    local first = emu:api("POST", "/v3/images/generate-async", { json = { prompt = "one", size = { width = 8, height = 8 } } })
+    local first = emu:api("POST", "/v3/images/generate-async",
+      { json = { prompt = "one", size = { width = 8, height = 8 } } })
     assert.are.equal(202, first.status)
     -- Polls do not count.
     for _ = 1, 3 do assert.are.equal(200, emu:api("GET", first.json.statusUrl).status) end

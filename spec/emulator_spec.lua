@@ -137,7 +137,8 @@ describe("gateway", function()
   end)
 
   it("answers 403003 when x-api-key is not the client id", function()
-    local r = emu:request("GET", path, { headers = { ["x-api-key"] = "nope", Authorization = "Bearer " .. emu:token() } })
+    local r = emu:request("GET", path,
+      { headers = { ["x-api-key"] = "nope", Authorization = "Bearer " .. emu:token() } })
     assert.are.equal(403, r.status)
     assert.are.same({ error_code = "403003", message = "Api Key is invalid" }, r.json)
   end)

@@ -72,7 +72,8 @@ describe("examples/", function()
     local emu = require("helpers.emulator").start { job_seconds = 0.2 }
     local dir = sh("mktemp -d"):gsub("%s+$", "")
     local out, rc = sh(("cd %s && %s FIREFLY_SERVICES_CLIENT_ID=%s FIREFLY_SERVICES_CLIENT_SECRET=%s "
-      .. "FIREFLY_SERVICES_API_URL=%s FIREFLY_SERVICES_IMS_URL=%s ASAN_OPTIONS=detect_leaks=0 %s %s batch %s -o out/icons 2>&1")
+      .. "FIREFLY_SERVICES_API_URL=%s FIREFLY_SERVICES_IMS_URL=%s ASAN_OPTIONS=detect_leaks=0 "
+      .. "%s %s batch %s -o out/icons 2>&1")
       :format(quote(dir), env, emu.client_id, emu.client_secret, emu.url, emu.url, interp,
         quote(root .. "/bin/firefly"), quote(root .. "/examples/batch/icons.csv")))
     emu:stop()

@@ -3,7 +3,6 @@
 -- which error came back. The submit rule above all: a submit that may have
 -- been accepted is never resent unless the user asked for it.
 local helper = require("helpers.emulator")
-local firefly = require("firefly")
 
 local SIZE = { width = 64, height = 64 }
 local SUBMIT = "POST /v3/images/generate-async"
@@ -222,7 +221,7 @@ describe("the submit rule", function()
         assert.equals("unknown_outcome", err.kind)
         assert.equals(2, err.attempts)
         assert.equals(2, accepted(emu))
-        r = assert(generate(ff))
+        assert(generate(ff))
         assert.equals(3, accepted(emu))
       end)
   end)

@@ -24,7 +24,9 @@ describe("manifest", function()
     assert(r.outputs[1]:save(dir .. "/a.png"))
     assert(r.outputs[2]:save(dir .. "/b.png"))
     local entries = {}
-    for line in helper.slurp(dir .. "/manifest.jsonl"):gmatch("[^\n]+") do entries[#entries + 1] = cjson.decode(line) end
+    for line in helper.slurp(dir .. "/manifest.jsonl"):gmatch("[^\n]+") do
+      entries[#entries + 1] = cjson.decode(line)
+    end
     assert.are.equal(2, #entries)
     local e = entries[2]
     assert.are.equal("generate_images", e.operation)

@@ -181,7 +181,8 @@ describe("operations", function()
         { "expand_image", { image = { source = { uploadId = "00000000-0000-4000-8000-000000000000" } } } },
         { "fill_image", { image = { source = { uploadId = "00000000-0000-4000-8000-000000000000" } },
           mask = { source = { uploadId = "00000000-0000-4000-8000-000000000000" } } } },
-        { "generate_object_composite", { prompt = "x", image = { source = { uploadId = "00000000-0000-4000-8000-000000000000" } } } },
+        { "generate_object_composite",
+          { prompt = "x", image = { source = { uploadId = "00000000-0000-4000-8000-000000000000" } } } },
       }) do
         local _, err = sends_nothing("POST", "^/v3/", function()
           return ff[case[1]](ff, case[2], { model_version = "image3" })

@@ -160,7 +160,8 @@ describe("number ranges", function()
   end)
 
   it("refuse a poll_interval so small it would flood the server with polls", function()
-    refused("option 'poll_interval' must be a number from 0.1 to 3600 %(seconds%), got 1e%-09", with { poll_interval = 1e-9 })
+    refused("option 'poll_interval' must be a number from 0.1 to 3600 %(seconds%), got 1e%-09",
+      with { poll_interval = 1e-9 })
   end)
 
   it("refuse max_retries = math.huge instead of turning it into 0, and fractions", function()

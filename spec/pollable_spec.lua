@@ -136,7 +136,8 @@ describe("ff:timeout()", function()
     local requests = emu:count(nil, "") - before
     assert.is_true(requests <= 5, requests .. " requests")
     assert.is_true(wakes <= 40, wakes .. " wakes")
-    io.stderr:write(("\n[pollable] 2 s job, host sleeping ff:timeout(): %.3f s wall, %d wakes (%d without events), %d requests\n")
+    io.stderr:write(("\n[pollable] 2 s job, host sleeping ff:timeout(): %.3f s wall, %d wakes "
+      .. "(%d without events), %d requests\n")
       :format(wall, wakes, idle_wakes, requests))
   end)
 end)

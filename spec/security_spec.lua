@@ -2,7 +2,6 @@
 -- It does not buffer an endless body, it sends no credential to an output
 -- host or across a redirect, and it verifies TLS unless told whom to trust.
 local helper = require("helpers.emulator")
-local firefly = require("firefly")
 
 local SIZE = { width = 64, height = 64 }
 

@@ -421,7 +421,8 @@ describe("x-model-version", function()
   end)
 
   it("is refused by an operation that takes none", function()
-    assert_refused("fill_image", { image = { source = { uploadId = UPLOAD } }, mask = { source = { uploadId = UPLOAD } } },
+    assert_refused("fill_image",
+      { image = { source = { uploadId = UPLOAD } }, mask = { source = { uploadId = UPLOAD } } },
       { model_version = "image3" }, "header.x-model-version", "value_error.extra",
       "this operation takes no model version")
   end)
@@ -523,7 +524,8 @@ describe("the 2026 operations", function()
   end)
 
   it("Image 5 refuses a prompt over 1500 characters, two variations, a second seed", function()
-    assert_refused("generate_images_v5", { prompt = ("x"):rep(1501) }, V5, "body.prompt", "value_error.any_str.max_length")
+    assert_refused("generate_images_v5", { prompt = ("x"):rep(1501) }, V5, "body.prompt",
+      "value_error.any_str.max_length")
     assert_refused("generate_images_v5", { prompt = "x", numVariations = 2 }, V5, "body.numVariations",
       "value_error.number.not_le")
     assert_refused("generate_images_v5", { prompt = "x", seeds = { 1, 2 } }, V5, "body.seeds",

@@ -41,30 +41,37 @@ missing or refused, 130 interrupted (Ctrl-C cancels the jobs this command starte
 
 -- name -> { args = {positional names}, flags = {flag = kind}, help = text }
 local COMMANDS = {
-  generate = { args = { "PROMPT" }, help = "firefly generate PROMPT [-n N] [--size WxH] [--seed N] [--model-version V] [-o DIR] [--json]" },
-  similar = { args = { "IMAGE" }, help = "firefly similar IMAGE (upload id, https URL or file) [-n N] [--size WxH] [--seed N] [-o DIR] [--json]" },
+  generate = { args = { "PROMPT" },
+    help = "firefly generate PROMPT [-n N] [--size WxH] [--seed N] [--model-version V] [-o DIR] [--json]" },
+  similar = { args = { "IMAGE" },
+    help = "firefly similar IMAGE (upload id, https URL or file) [-n N] [--size WxH] [--seed N] [-o DIR] [--json]" },
   expand = { args = { "IMAGE" }, help = "firefly expand IMAGE [--size WxH] [--prompt P] [--seed N] [-o DIR] [--json]" },
   fill = { args = { "IMAGE", "MASK" }, help = "firefly fill IMAGE MASK [--prompt P] [--seed N] [-o DIR] [--json]" },
-  composite = { args = { "IMAGE" }, help = "firefly composite IMAGE --prompt P [--size WxH] [--seed N] [-o DIR] [--json]" },
+  composite = { args = { "IMAGE" },
+    help = "firefly composite IMAGE --prompt P [--size WxH] [--seed N] [-o DIR] [--json]" },
   ["precise-composite"] = { args = { "BACKGROUND", "MASK", "OBJECT" },
-    help = "firefly precise-composite BACKGROUND MASK OBJECT [-n N] [--seed N] [--blend 0..1] [--media-type T] [-o DIR] [--json]" },
+    help = "firefly precise-composite BACKGROUND MASK OBJECT [-n N] [--seed N] [--blend 0..1] [--media-type T] "
+      .. "[-o DIR] [--json]" },
   ["adaptive-composite"] = { args = { "BACKGROUND", "MASK", "OBJECT" },
-    help = "firefly adaptive-composite BACKGROUND MASK OBJECT [--object-mask M] [-n N] [--seed N] [--harmonization 0..1] "
-      .. "[--shadow-intensity 0..1] [--preserve-background] [--media-type T] [-o DIR] [--json]" },
+    help = "firefly adaptive-composite BACKGROUND MASK OBJECT [--object-mask M] [-n N] [--seed N] "
+      .. "[--harmonization 0..1] [--shadow-intensity 0..1] [--preserve-background] [--media-type T] "
+      .. "[-o DIR] [--json]" },
   upscale = { args = { "IMAGE" }, help = "firefly upscale IMAGE [--factor 2|3|4|6] [--seed N] [-o DIR] [--json]" },
   video = { args = { "PROMPT" }, help = "firefly video PROMPT [--seed N] [-o DIR] [--json]" },
   upload = { args = { "FILE" }, help = "firefly upload FILE [--json]" },
   models = { args = {}, help = "firefly models [--json]" },
   status = { args = { "JOB" }, help = "firefly status JOB [--json]   (JOB: a jobId or a statusUrl)" },
   cancel = { args = { "JOB" }, help = "firefly cancel JOB [--json]" },
-  run = { args = { "SCRIPT" }, help = "firefly run SCRIPT.lua [ARGS...]   (the script gets `arg`; require \"firefly\" as usual)" },
+  run = { args = { "SCRIPT" },
+    help = "firefly run SCRIPT.lua [ARGS...]   (the script gets `arg`; require \"firefly\" as usual)" },
   emulator = { args = {}, help = "firefly emulator [FLAGS]   (runs firefly-emulator; see firefly emulator --help)" },
   batch = { args = { "FILE" }, help = "firefly batch FILE -o DIR [--dry-run] [--skip-invalid] [--retry-failed] "
     .. "[--concurrency N] [--rate-limit N] [--cache DIR] [--timeout S] [--json]\n"
     .. "  FILE: a CSV (header row; Adobe's body fields as columns, nested ones dotted: size.width,\n"
     .. "  style.presets (values split by |); plus operation, model_version, name) or JSON Lines.\n"
     .. "  Re-running the same command goes on where the last run stopped." },
-  validate = { args = { "FILE" }, help = "firefly validate FILE [-o DIR] [--rate-limit N] [--concurrency N] [--cache DIR] [--json]\n"
+  validate = { args = { "FILE" },
+    help = "firefly validate FILE [-o DIR] [--rate-limit N] [--concurrency N] [--cache DIR] [--json]\n"
     .. "  checks every row and prints what `firefly batch` would send, with no network at all" },
 }
 
@@ -134,7 +141,8 @@ end
 
 local function usage_error(io_, msg, cmd)
   io_.err:write("firefly: ", msg, "\n")
-  io_.err:write(cmd and COMMANDS[cmd] and ("usage: " .. COMMANDS[cmd].help .. "\n") or "run 'firefly --help' for the commands\n")
+  io_.err:write(cmd and COMMANDS[cmd] and ("usage: " .. COMMANDS[cmd].help .. "\n")
+    or "run 'firefly --help' for the commands\n")
   return EXIT.usage
 end
 
@@ -194,7 +202,8 @@ local function progress_printer(io_, opts)
       if j.status == "succeeded" or j.status == "failed" then io_.err:write("\n") end
     elseif j.status ~= last then
       last = j.status
-      io_.err:write(("%s %s%s\n"):format(j.id or "job", j.status or "", j.progress and (" " .. j.progress .. "%") or ""))
+      local pct = j.progress and (" " .. j.progress .. "%") or ""
+      io_.err:write(("%s %s%s\n"):format(j.id or "job", j.status or "", pct))
     end
   end
 end
@@ -366,7 +375,8 @@ local function run_operation(io_, cmd, o, pos)
   for i, out in ipairs(r.outputs) do
     local url = type(out.url) == "string" and out.url or "" -- a server's 42 is no URL (out:save says so)
     local ext = (url:match("^[^?#]*%.(%w+)$") or (out.video and "mp4" or "png")):lower()
-    local path = dir .. "/" .. cli.safe_name(cmd, r.job_id and r.job_id:match("([^:]+)$") or "", i, out.seed) .. "." .. cli.safe_name(ext)
+    local job = r.job_id and r.job_id:match("([^:]+)$") or ""
+    local path = dir .. "/" .. cli.safe_name(cmd, job, i, out.seed) .. "." .. cli.safe_name(ext)
     local ok, serr = out:save(path)
     if not ok then
       ff:close()
@@ -415,7 +425,8 @@ local function run_job(io_, cmd, o, pos)
   if j.result then doc.outputs = outputs_of(j.result) end
   if j.err and j.err.kind == "canceled" then doc.status = "canceled" end
   if o.json then json_out(io_, doc) else
-    io_.out:write(("%s %s%s\n"):format(doc.job_id or id, doc.status or "?", doc.progress and (" " .. doc.progress .. "%") or ""))
+    local pct = doc.progress and (" " .. doc.progress .. "%") or ""
+    io_.out:write(("%s %s%s\n"):format(doc.job_id or id, doc.status or "?", pct))
     for _, out in ipairs(doc.outputs or {}) do
       io_.out:write(("  seed %s  %s\n"):format(tostring(out.seed), tostring(out.url)))
     end
@@ -511,7 +522,8 @@ function cli.main(args, io_)
   o, nerr = numbers(o)
   if not o then return usage_error(io_, nerr, cmd) end
   if #pos ~= #spec.args then
-    return usage_error(io_, ("%s expects %s"):format(cmd, #spec.args == 0 and "no arguments" or table.concat(spec.args, " ")), cmd)
+    local want = #spec.args == 0 and "no arguments" or table.concat(spec.args, " ")
+    return usage_error(io_, ("%s expects %s"):format(cmd, want), cmd)
   end
   if cmd == "batch" or cmd == "validate" then
     core.trap_signals()
@@ -525,14 +537,22 @@ function cli.main(args, io_)
   local ff, code = client(io_)
   if not ff then return code end
   if cmd == "upload" then
-    if not ff.upload_image then ff:close() io_.err:write("firefly: upload is not available in this version\n") return EXIT.failed end
+    if not ff.upload_image then
+      ff:close()
+      io_.err:write("firefly: upload is not available in this version\n")
+      return EXIT.failed
+    end
     local id, info = ff:upload_image(pos[1])
     ff:close()
     if not id then return fail(io_, info, o) end
     if o.json then json_out(io_, { id = id }) else io_.out:write(id, "\n") end
     return EXIT.ok
   elseif cmd == "models" then
-    if not ff.list_custom_models then ff:close() io_.err:write("firefly: models is not available in this version\n") return EXIT.failed end
+    if not ff.list_custom_models then
+      ff:close()
+      io_.err:write("firefly: models is not available in this version\n")
+      return EXIT.failed
+    end
     local page, err = ff:list_custom_models()
     ff:close()
     if not page then return fail(io_, err, o) end

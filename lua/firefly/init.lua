@@ -170,7 +170,9 @@ function Client:_judge(op, body, model_version, mode)
   for _, w in ipairs(warnings) do self:_warn(op.method .. ": " .. validate.describe(w)) end
   if not list then return nil end
   if mode == "warn" then
-    for _, e in ipairs(list) do self:_warn(op.method .. ": " .. validate.describe(e) .. " (sent anyway: validate = \"warn\")") end
+    for _, e in ipairs(list) do
+      self:_warn(op.method .. ": " .. validate.describe(e) .. " (sent anyway: validate = \"warn\")")
+    end
     return nil
   end
   return errors.validation(list, validate)

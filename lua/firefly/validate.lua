@@ -134,7 +134,7 @@ end
 
 -- API-NOTES §3.1 Seeds/variations [SPEC]: "the number of seeds provided must equal
 -- numVariations". Only judged when both are well-formed, so no error is reported twice.
-local function seeds_match_variations(op, body, opts, visits, errors)
+local function seeds_match_variations(_op, body, _opts, _visits, errors)
   local seeds, n = body.seeds, body.numVariations
   if not (schema.is_array(seeds) and schema.is_integer(n)) or #seeds == n then return end
   add(errors, schema.error({ "body", "seeds" },
@@ -146,7 +146,7 @@ end
 -- generate from a custom model, named by customModelId.
 local custom_versions = { image3_custom = true, image4_custom = true }
 
-local function custom_model_id(op, body, opts, visits, errors)
+local function custom_model_id(_op, body, opts, _visits, errors)
   local version = opts.model_version
   if not custom_versions[version] or present(body.customModelId) then return end
   add(errors, schema.error({ "body", "customModelId" },
@@ -157,7 +157,7 @@ end
 -- kept in style_presets.json, that the schema leaves as plain strings.
 local preset_list, preset_set
 
-local function style_presets(op, body, opts, visits, errors)
+local function style_presets(_op, _body, _opts, visits, errors)
   for _, visit in ipairs(visits) do
     local presets = schema.is_object(visit.value) and visit.value.presets
     if visit.name == "StylesV3" and schema.is_array(presets)
@@ -228,7 +228,7 @@ local source_kinds = { "uploadId", "url", "creativeCloudFileId" }
 -- ImageSource and Image 5's ReferenceBlobSourceV3, one input each as well.
 local source_schemas = { ImageSource = true, ReferenceBlobSourceV3 = true }
 
-local function image_sources(op, body, opts, visits, errors)
+local function image_sources(op, _body, opts, visits, errors)
   for _, visit in ipairs(visits) do
     local source = visit.value
     if (source_schemas[visit.name] or visit.name:match("^PublicBinaryInput")) and schema.is_object(source) then
@@ -254,7 +254,7 @@ end
 -- API-NOTES §3.1 placement [SPEC, the Placement schema]: placement cannot be used with a
 -- mask image. Applies where a request has both (expand, object composite); the deprecated
 -- image.mask counts as a mask too.
-local function placement_and_mask(op, body, opts, visits, errors)
+local function placement_and_mask(op, body, _opts, _visits, errors)
   local props = op.request.properties or {}
   if not (props.placement and props.mask) or not present(body.placement) then return end
   local image = body.image
@@ -266,7 +266,7 @@ end
 
 -- API-NOTES §10.3 [DOC26 guides/how-tos/cm-generate-image]: Image 5 with reference blobs
 -- takes aspectRatio "auto" or none.
-local function reference_blobs_aspect(op, body, opts, visits, errors)
+local function reference_blobs_aspect(op, body, _opts, _visits, errors)
   local props = op.request.properties or {}
   if not (props.referenceBlobs and props.aspectRatio) then return end
   local blobs, ratio = body.referenceBlobs, body.aspectRatio

@@ -183,7 +183,8 @@ function M.run(document)
         "got " .. describe(v.output) .. "; want " .. describe(case.output))
       -- Diagnostics nobody expected are violations.
       if not (matches(v.input, case.input) and matches(v.output, case.output)) then
-        report.violations[#report.violations + 1] = case.what .. ": " .. describe(v.input) .. " / " .. describe(v.output)
+        report.violations[#report.violations + 1] =
+          case.what .. ": " .. describe(v.input) .. " / " .. describe(v.output)
       end
     end
     report.verdicts = verdicts

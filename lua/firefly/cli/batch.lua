@@ -26,7 +26,9 @@ function batch.writable(dir)
   fs.mkdir_p(dir)
   local probe = ("%s/.firefly-write-test-%d"):format(dir, math.random(1, 1e9))
   local f, why = io.open(probe, "wb")
-  if not f then return nil, ("cannot write to the output folder %s (%s)"):format(dir, tostring(why):gsub("^[^:]*: ", "")) end
+  if not f then
+    return nil, ("cannot write to the output folder %s (%s)"):format(dir, (tostring(why):gsub("^[^:]*: ", "")))
+  end
   local ok = f:write("x")
   local closed = f:close()
   os.remove(probe)
@@ -53,7 +55,8 @@ local function print_plan(io_, p, est, o)
   local w = function(...) io_.out:write(...) end
   w(("rows         %d (%d valid, %d invalid)\n"):format(c.rows, c.valid, c.invalid))
   if c.done + c.failed > 0 then
-    w(("already done %d%s\n"):format(c.done, c.failed > 0 and (", %d failed earlier (--retry-failed sends them again)"):format(c.failed) or ""))
+    local earlier = c.failed > 0 and (", %d failed earlier (--retry-failed sends them again)"):format(c.failed) or ""
+    w(("already done %d%s\n"):format(c.done, earlier))
   end
   w(("to run       %d rows, %d outputs\n"):format(c.todo, c.outputs))
   w(("submits      %d (%d from the cache, %d re-attached from the journal)\n"):format(c.submits, c.cached, c.attach))
@@ -62,7 +65,8 @@ local function print_plan(io_, p, est, o)
     :format(est.requests, plan.POLLS_PER_JOB))
   w(("wall time    about %s at %g submits/min%s, concurrency %d, ~%d s per job (assumed)\n"):format(
     plan.duration(est.seconds), est.rate,
-    est.rate_assumed and " (assumed: Adobe's default per organization; --rate-limit N if yours differs)" or " (--rate-limit)",
+    est.rate_assumed and " (assumed: Adobe's default per organization; --rate-limit N if yours differs)"
+      or " (--rate-limit)",
     est.concurrency, est.job_seconds))
 end
 
@@ -88,7 +92,8 @@ function batch.main(io_, cmd, o, file, ctx)
     return EXIT.ok
   end
   if #p.problems > 0 and not o.skip_invalid then
-    io_.err:write(("firefly: %d of %d rows are invalid; nothing was sent (fix them, or --skip-invalid to run the rest)\n")
+    io_.err:write(("firefly: %d of %d rows are invalid; nothing was sent "
+      .. "(fix them, or --skip-invalid to run the rest)\n")
       :format(p.counts.invalid, p.counts.rows))
     return EXIT.usage
   end
@@ -142,7 +147,8 @@ function batch.run(io_, ff, p, dir, o, ctx)
   local function gallery_rows()
     local out, counts = {}, {}
     for _, row in ipairs(p.rows) do
-      local rec = (row.live == "succeeded" or row.live == "failed" or row.live == "canceled") and (row.result or row.before) or {}
+      local ended = row.live == "succeeded" or row.live == "failed" or row.live == "canceled"
+      local rec = ended and (row.result or row.before) or {}
       local status = row.live == "queued" and "queued" or (row.live == "running" and "in_flight") or row.live
       counts[status] = (counts[status] or 0) + 1
       out[#out + 1] = { line = row.line, name = row.base, prompt = row.body.prompt, operation = row.operation,
@@ -245,7 +251,8 @@ function batch.run(io_, ff, p, dir, o, ctx)
       local name = output_name(row, out, i, taken, dir)
       local ok, serr = out:save(dir .. "/" .. name)
       if not ok then
-        finish_row(row, "failed", { job_id = r.job_id, outputs = saved, error = "saving " .. name .. ": " .. tostring(serr) })
+        finish_row(row, "failed",
+          { job_id = r.job_id, outputs = saved, error = "saving " .. name .. ": " .. tostring(serr) })
         return nil, serr
       end
       saved[#saved + 1] = { file = name, seed = out.seed }

@@ -28,7 +28,8 @@ end
 -- c: {total, done, failed, canceled, in_flight, waiting, queued, elapsed, eta, rate_wait}
 local function block(c)
   local lines = {
-    ("  done %d   failed %d   in flight %d   queued %d   (of %d)"):format(c.done, c.failed, c.in_flight, c.queued, c.total),
+    ("  done %d   failed %d   in flight %d   queued %d   (of %d)")
+      :format(c.done, c.failed, c.in_flight, c.queued, c.total),
   }
   if c.waiting > 0 then
     lines[#lines + 1] = c.rate_wait and c.rate_wait > 0

@@ -19,7 +19,8 @@ end
 
 local STYLE = [[
 body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#1d1f23;color:#e6e6e6}
-header{padding:12px 16px;background:#25282d;position:sticky;top:0;display:flex;gap:16px;align-items:center;flex-wrap:wrap}
+header{padding:12px 16px;background:#25282d;position:sticky;top:0;
+  display:flex;gap:16px;align-items:center;flex-wrap:wrap}
 h1{font-size:16px;margin:0}
 .counts span{margin-right:10px}
 button{background:#33373d;color:#e6e6e6;border:1px solid #444;border-radius:4px;padding:3px 9px;cursor:pointer}
@@ -42,7 +43,8 @@ local SCRIPT = [[
   var show='all',rows=[].slice.call(document.querySelectorAll('.row'));
   function apply(){rows.forEach(function(r){r.style.display=(show==='all'||r.dataset.status===show)?'':'none';});}
   document.querySelectorAll('[data-filter]').forEach(function(b){b.onclick=function(){
-    show=b.dataset.filter;document.querySelectorAll('[data-filter]').forEach(function(x){x.classList.toggle('on',x===b);});apply();};});
+    show=b.dataset.filter;
+    document.querySelectorAll('[data-filter]').forEach(function(x){x.classList.toggle('on',x===b);});apply();};});
   document.getElementById('sort').onchange=function(e){
     var k=e.target.value,m=document.querySelector('main');
     rows.sort(function(a,b){var x=a.dataset[k],y=b.dataset[k];
@@ -57,7 +59,9 @@ local function num(v)
   return esc(v)
 end
 
-local LABEL = { succeeded = "done", failed = "failed", canceled = "canceled", in_flight = "in flight", queued = "queued" }
+local LABEL = {
+  succeeded = "done", failed = "failed", canceled = "canceled", in_flight = "in flight", queued = "queued",
+}
 
 -- info: {title, rows = {{line, name, prompt, operation, model_version, status,
 -- job_id, error, outputs = {{file, seed}}}}, counts = {status = n}, updated}
@@ -67,7 +71,8 @@ function gallery.render(info)
   w("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
     "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src 'self' data:; ",
     "media-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">",
-    "<title>", esc(info.title), "</title><style>", STYLE, "</style></head><body>\n<header><h1>", esc(info.title), "</h1>",
+    "<title>", esc(info.title), "</title><style>", STYLE, "</style></head><body>\n",
+    "<header><h1>", esc(info.title), "</h1>",
     "<div class=\"counts\">")
   for _, k in ipairs { "succeeded", "failed", "canceled", "in_flight", "queued" } do
     local n = info.counts[k] or 0
@@ -78,7 +83,8 @@ function gallery.render(info)
     w(" <button data-filter=\"", k, "\">", LABEL[k], "</button>")
   end
   w("</div><label>sort <select id=\"sort\"><option value=\"line\">row</option><option value=\"status\">status</option>",
-    "<option value=\"name\">name</option></select></label><span class=\"meta\">updated ", esc(info.updated), "</span></header>\n<main>\n")
+    "<option value=\"name\">name</option></select></label>",
+    "<span class=\"meta\">updated ", esc(info.updated), "</span></header>\n<main>\n")
   for _, r in ipairs(info.rows) do
     w("<section class=\"row ", esc(r.status), "\" data-status=\"", esc(r.status), "\" data-line=\"", r.line,
       "\" data-name=\"", esc(r.name), "\">",
@@ -88,7 +94,8 @@ function gallery.render(info)
       w("<div class=\"thumbs\">")
       for _, o in ipairs(r.outputs) do
         if o.file:match("%.mp4$") then
-          w("<figure><video src=\"", href(o.file), "\" width=\"140\" controls></video><figcaption>seed ", num(o.seed), "</figcaption></figure>")
+          w("<figure><video src=\"", href(o.file), "\" width=\"140\" controls></video>",
+            "<figcaption>seed ", num(o.seed), "</figcaption></figure>")
         else
           w("<figure><a href=\"", href(o.file), "\"><img src=\"", href(o.file), "\" alt=\"", esc(o.file),
             "\" loading=\"eager\"></a><figcaption>seed ", num(o.seed), "</figcaption></figure>")

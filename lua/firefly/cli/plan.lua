@@ -45,7 +45,8 @@ end
 -- rows: from cli/rows.lua. opts: dir, cache (a folder), retry_failed, state (cli/state.lua).
 -- Returns {rows, problems = {{line, field, message}}, counts, uploads}.
 function plan.build(list, opts)
-  local p = { rows = {}, problems = {}, warnings = {}, counts = { rows = #list, valid = 0, invalid = 0, done = 0, failed = 0,
+  local p = { rows = {}, problems = {}, warnings = {}, counts = {
+    rows = #list, valid = 0, invalid = 0, done = 0, failed = 0,
     todo = 0, submits = 0, attach = 0, cached = 0, outputs = 0, uploads = 0 } }
   local c = p.counts
   local occurrences, bases, digests = {}, {}, {}
@@ -60,7 +61,8 @@ function plan.build(list, opts)
       local _, entry = rows.schema_of(row)
       files, err = inputs.check(entry.name, row.body, { model_version = row.model_version or entry.model_version })
       -- A column Adobe's document does not know is sent, but said once (a typo would be lost).
-      local _, warnings = validate.review(entry.name, row.body, { model_version = row.model_version or entry.model_version })
+      local _, warnings = validate.review(entry.name, row.body,
+        { model_version = row.model_version or entry.model_version })
       for _, wn in ipairs(warnings or {}) do
         if wn.loc[#wn.loc] ~= "path" then
           p.warnings[#p.warnings + 1] = { line = row.line, field = field_of(wn), message = message_of(wn) }

@@ -96,7 +96,7 @@ local function query_string(q)
 end
 
 -- GET /v3/custom-models?start=&limit=&sortBy=&publishedState=
-function custom_models.list(app, ctx, req)
+function custom_models.list(app, _ctx, req)
   local q = req.query
   local sort_by = q.sortBy or "modifiedDate"
   local descending = sort_by:sub(1, 1) == "-"

@@ -299,7 +299,7 @@ local JOB_ENDINGS = {
 -- must do with the connection: nil (answer), {close = true},
 -- {cut = bytes, length = bytes promised, stall = seconds}, or
 -- {endless = prefix} (the prefix, then "a" for as long as the client reads).
-function faults.after(app, ctx, req, res)
+function faults.after(app, ctx, _req, res)
   local kind = ctx.fault
   if kind == nil or stage_of(kind) ~= "after" then return nil end
   local body = res.body or ""
@@ -336,7 +336,8 @@ function faults.usage()
   for name in pairs(faults.KINDS) do names[#names + 1] = name end
   table.sort(names)
   local out = { "", "Fault kinds for --faults KIND:RATE,... and --faults-script 'METHOD /path=KIND,ok,...;...':" }
-  out[#out + 1] = string.format("  %-22s %s", "408 429 500 502 503 504", "answer with that status (429 and 503 with retry-after)")
+  out[#out + 1] = string.format("  %-22s %s", "408 429 500 502 503 504",
+    "answer with that status (429 and 503 with retry-after)")
   for _, name in ipairs(names) do
     out[#out + 1] = string.format("  %-22s %s", name, faults.KINDS[name].help)
   end

@@ -16,7 +16,7 @@ images.DEFAULT_SIZE = { width = 2048, height = 2048 }
 -- contentClass is auto-detected by Adobe when absent; the emulator says "photo" [GUESS].
 images.DEFAULT_CONTENT_CLASS = "photo"
 
-local function requested_size(app, body)
+local function requested_size(_app, body)
   local size = type(body.size) == "table" and body.size or images.DEFAULT_SIZE
   return math.tointeger(size.width) or images.DEFAULT_SIZE.width,
     math.tointeger(size.height) or images.DEFAULT_SIZE.height

@@ -21,7 +21,7 @@ local function mint(app, now, scope)
     .. "." .. util.b64url(util.random_bytes(32))
 end
 
-function ims.token(app, ctx, req)
+function ims.token(app, _ctx, req)
   local p = {}
   for k, v in pairs(req.query) do p[k] = v end
   -- Parameters may come in the body or the query; the body wins.

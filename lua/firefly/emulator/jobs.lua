@@ -163,7 +163,7 @@ local function unknown()
 end
 
 -- GET /v3/status/{jobId}
-function jobs.status(app, ctx, req, id)
+function jobs.status(app, ctx, _req, id)
   local job = jobs.find(app, id)
   if job == nil then return unknown() end
   ctx.job_id = job.id
@@ -172,7 +172,7 @@ function jobs.status(app, ctx, req, id)
 end
 
 -- PUT /v3/cancel/{jobId}
-function jobs.cancel(app, ctx, req, id)
+function jobs.cancel(app, ctx, _req, id)
   local job = jobs.find(app, id)
   if job == nil then return unknown() end
   ctx.job_id = job.id

@@ -75,7 +75,7 @@ function outputs.bytes(app, rec)
 end
 
 -- A video's frames are pictures seeded seed, seed+1, ...
-function outputs.video(app, rec)
+function outputs.video(_app, rec)
   local frames = {}
   for i = 1, outputs.VIDEO_SECONDS do
     frames[i] = native.png(rec.width, rec.height, (rec.seed + i - 1) % 0x80000000)
@@ -94,7 +94,7 @@ end
 -- GET /outputs/{id}.png (or .mp4). The signature and the expiry are read from
 -- the URL itself, so an output already forgotten still answers S3's
 -- "Request has expired".
-function outputs.serve(app, ctx, req, id, ext)
+function outputs.serve(app, _ctx, req, id, ext)
   local q = req.query
   local path = "/outputs/" .. id .. "." .. (ext or "png")
   if not (q["X-Amz-Date"] and q["X-Amz-Expires"] and q["X-Amz-Signature"]) then

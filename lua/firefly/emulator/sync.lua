@@ -31,7 +31,7 @@ end
 -- A handler for the sync twin of async operation `op`.
 function sync.handler(op)
   local shape = images.OPERATIONS[op]
-  return function(app, ctx, req)
+  return function(app, _ctx, req)
     local res
     -- The sync ErrorCode enum has no empty_input_body: an empty body is a
     -- bad_request there (API-NOTES 10, issue 9 item 8) [GUESS the message].

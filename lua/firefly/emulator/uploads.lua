@@ -20,7 +20,7 @@ local function gateway_error(status, code, message)
 end
 
 -- POST /v2/storage/image: the raw bytes of one JPEG, PNG, WEBP, TIFF or JPEG XL image.
-function uploads.upload(app, ctx, req)
+function uploads.upload(app, _ctx, req)
   local declared = http.media_type(req)
   if not media.accepted(declared) then
     -- 415 as Adobe's npm document declares for this path, with its code
