@@ -202,7 +202,8 @@ describe("the 2026 operations", function()
       assert.are.equal(before, emu:count("POST", "^/v2/storage/image$"))
     end)
 
-    it("answers an input failing its content-credential checks as a validation error with Adobe's code, once", function()
+    it("answers an input failing its content-credential checks as a validation error with Adobe's code, once",
+      function()
       local marked = tmpfile(helper.slurp(HERO) .. "[emulator:cai]")
       local b = composite()
       b.object.image.source.path = marked

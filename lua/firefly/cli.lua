@@ -481,7 +481,8 @@ local function run_script(io_, args, spec)
   if not ok then
     if tostring(e):find("interrupted!", 1, true) then
       local n = cancel_clients(made, 10)
-      io_.err:write(("firefly: interrupted%s\n"):format(n > 0 and (" (%d job%s canceled)"):format(n, n == 1 and "" or "s") or ""))
+      local canceled = n > 0 and (" (%d job%s canceled)"):format(n, n == 1 and "" or "s") or ""
+      io_.err:write(("firefly: interrupted%s\n"):format(canceled))
       return EXIT.interrupted
     end
     io_.err:write(tostring(e), "\n")
