@@ -276,7 +276,7 @@ describe("the 2026 operations", function()
   end)
 
   describe("from the command line", function()
-    local interp = rawget(_G, "jit") and "luajit" or "lua5.4"
+    local interp = helper.lua
     local function firefly(args)
       local p = io.popen(("FIREFLY_SERVICES_CLIENT_ID=%s FIREFLY_SERVICES_CLIENT_SECRET=%s FIREFLY_SERVICES_API_URL=%s "
         .. "FIREFLY_SERVICES_IMS_URL=%s ASAN_OPTIONS=detect_leaks=0 %s bin/firefly %s 2>&1; echo \"rc=$?\"")
