@@ -14,8 +14,6 @@ files["lua/firefly/openapi/"] = { max_line_length = false }
 
 -- busted's globals for the specs and their helpers.
 files["spec/"] = { std = "+busted" }
--- It stands in for the shell (os.execute, io.popen) to make a disk fail on cue.
-files["spec/disk_spec.lua"] = { std = "+busted", ignore = { "122" } }
 
 exclude_files = {
   "spec/conformance/node_modules/",
