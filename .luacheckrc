@@ -12,8 +12,9 @@ files["lua/firefly/emulator/"] = { std = "lua54" }
 -- Adobe's documents embedded as long strings (tools/import-openapi.lua writes them).
 files["lua/firefly/openapi/"] = { max_line_length = false }
 
--- busted's globals for the specs and their helpers.
+-- busted's globals for the specs and their helpers; LÖVE's for the game CI runs.
 files["spec/"] = { std = "+busted" }
+files["spec/hosts/love/"] = { std = "+love" }
 
 exclude_files = {
   "spec/conformance/node_modules/",

@@ -1,3 +1,4 @@
+-- test: once (LÖVE brings its own LuaJIT, whatever interpreter runs busted)
 -- A real LÖVE game in CI (issue 10 item 7): spec/hosts/love/ runs under
 -- xvfb-run with LÖVE 11 (LuaJIT), 16 jobs stepped from love.update, every
 -- output saved without blocking, one loaded as a texture.
@@ -11,7 +12,8 @@ local function sh(cmd)
 end
 
 local function available()
-  return sh("command -v love >/dev/null && command -v xvfb-run >/dev/null && echo yes"):match("yes") and helper.slurp("build/lib/jit/firefly/core.so") ~= nil
+  return sh("command -v love >/dev/null && command -v xvfb-run >/dev/null && echo yes"):match("yes")
+    and helper.slurp("build/lib/jit/firefly/core.so") ~= nil
 end
 
 describe("a LÖVE game", function()

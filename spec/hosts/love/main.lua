@@ -70,7 +70,8 @@ function love.update()
       elseif ev.job.operation then -- a job: save its outputs without blocking the frame
         for k, out in ipairs(ev.job.result.outputs) do
           local t1 = love.timer.getTime()
-          local op = assert(out:save(("%s/%s-%d.png"):format(out_dir, ev.job.id:gsub("[^%w]", "_"), k), { wait = false }))
+          local name = ("%s/%s-%d.png"):format(out_dir, ev.job.id:gsub("[^%w]", "_"), k)
+          local op = assert(out:save(name, { wait = false }))
           save_ms[#save_ms + 1] = (love.timer.getTime() - t1) * 1000
           saves[#saves + 1] = op
         end
