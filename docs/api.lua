@@ -154,11 +154,17 @@ api.classes = {
       { "image", "{url: string}?" }, { "video", "{url: string}?" },
     },
     methods = {
-      { name = "save", params = { { "path", "string" } },
-        returns = { { "string?", "path" }, { "firefly.Error?", "err" } },
-        doc = "Streams the output to path (a temporary name first, renamed when complete)." },
+      { name = "save", params = { { "path", "string" }, { "opts", "{wait: boolean?}?", "wait = false: return an operation" } },
+        returns = { { "string|firefly.Job?", "path", "or, with wait = false, an operation stepped like a job" },
+          { "firefly.Error?", "err" } },
+        doc = "Streams the output to path (a temporary name first, renamed when complete). With wait = false "
+          .. "it returns at once; ff:step gives the operation's end and op:wait() the path." },
       { name = "bytes", params = {}, returns = { { "string?", "bytes" }, { "firefly.Error?", "err" } },
         doc = "The output's bytes, in memory." },
+      { name = "fetch", params = { { "opts", "{wait: boolean?}?", "wait = false: return an operation" } },
+        returns = { { "string|firefly.Job?", "bytes", "or, with wait = false, an operation stepped like a job" },
+          { "firefly.Error?", "err" } },
+        doc = "The output's bytes, as out:bytes(); with wait = false an operation whose op:wait() gives them." },
     } },
   { name = "firefly.Event", doc = "What ff:step returns, one per change.",
     fields = {

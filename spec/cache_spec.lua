@@ -84,7 +84,7 @@ describe("cache", function()
     ff:close()
   end)
 
-  it("answers a request with a {path} image source from disk, by the file's content, before any upload", function()
+  it("answers a request with a {path} source from disk, by the file's content, before any upload", function()
     local function expand()
       local ff = client()
       local r = assert(ff:expand_image { image = { source = { path = "examples/assets/hero.png" } },

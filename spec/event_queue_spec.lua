@@ -94,6 +94,22 @@ describe("the event queue", function()
     os.execute("rm -rf '" .. dir .. "'")
   end)
 
+  it("steps a fetch of an output's bytes made with wait = false, and op:wait() gives the bytes", function()
+    local r = assert(ff:generate_images { prompt = "to fetch", size = SIZE })
+    local op = assert(r.outputs[1]:fetch { wait = false })
+    assert.is_false(op.finished)
+    local ended
+    for _ = 1, 200 do
+      for _, ev in ipairs(ff:step(0.05)) do
+        if ev.job == op then ended = ev.type end
+      end
+      if ended then break end
+    end
+    assert.are.equal("done", ended)
+    assert.are.equal("\137PNG", assert(op:wait()):sub(1, 4))
+    assert.are.equal(assert(r.outputs[1]:bytes()), op:wait())
+  end)
+
   it("is not kept by a client that only makes blocking calls", function()
     assert(ff:generate_images { prompt = "script", size = SIZE })
     assert.is_nil(ff._queue)

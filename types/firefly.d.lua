@@ -246,16 +246,23 @@ function Job:cancel() end
 ---@field video? {url: string}
 local Output = {}
 
----Streams the output to path (a temporary name first, renamed when complete).
+---Streams the output to path (a temporary name first, renamed when complete). With wait = false it returns at once; ff:step gives the operation's end and op:wait() the path.
 ---@param path string
----@return string? path
+---@param opts? {wait: boolean?} wait = false: return an operation
+---@return string|firefly.Job? path # or, with wait = false, an operation stepped like a job
 ---@return firefly.Error? err
-function Output:save(path) end
+function Output:save(path, opts) end
 
 ---The output's bytes, in memory.
 ---@return string? bytes
 ---@return firefly.Error? err
 function Output:bytes() end
+
+---The output's bytes, as out:bytes(); with wait = false an operation whose op:wait() gives them.
+---@param opts? {wait: boolean?} wait = false: return an operation
+---@return string|firefly.Job? bytes # or, with wait = false, an operation stepped like a job
+---@return firefly.Error? err
+function Output:fetch(opts) end
 
 ---What ff:step returns, one per change.
 ---@class firefly.Event

@@ -101,6 +101,15 @@ local function saved(out, path)
   return path
 end
 
+-- An operation over already (a cache hit's local file): its end is queued
+-- for the host's next ff:step like any other.
+local function finished(client, value, err)
+  local op = require("firefly.job").transfer(client, nil) -- job.lua requires this file: load it late
+  op.result, op.err, op.finished = value, err, true
+  client._queue[#client._queue + 1] = { type = err and "error" or "done", job = op, err = err }
+  return op
+end
+
 -- out:save(path, {wait = false}): the download is an engine transfer the host
 -- steps like a job (its "done" or "error" comes out of ff:step; op:wait()
 -- gives the path); a cache hit's local copy is done at once.
@@ -108,12 +117,9 @@ local function save_later(out, path)
   local client = owner[out]
   scheduler.open_queue(client)
   if local_file[out] then
-    local op = require("firefly.job").transfer(client, nil)
     local ok, err = client._core:copy(local_file[out], path)
-    if ok then op.result, op.err = saved(out, path) else op.err = errors.from_core(err) end
-    op.finished = true
-    client._queue[#client._queue + 1] = { type = op.err and "error" or "done", job = op, err = op.err }
-    return op
+    if not ok then return finished(client, nil, errors.from_core(err)) end
+    return finished(client, saved(out, path))
   end
   local url, uerr = fetchable(out)
   if not url then return nil, uerr end
@@ -150,22 +156,36 @@ function Output:save(path, opts)
   return saved(self, path)
 end
 
--- The output's bytes, in memory.
-function Output:bytes()
+local FETCH_OPTIONS = { wait = "boolean" }
+
+-- The output's bytes, in memory. out:fetch{wait = false} returns at once an
+-- operation stepped like a job (ff:step gives its end; op:wait() the bytes).
+function Output:fetch(opts)
+  opts = options.check("output:fetch", opts, FETCH_OPTIONS, 3)
+  local client = owner[self]
+  if opts.wait == false then scheduler.open_queue(client) end
   if local_file[self] then
-    local s, err = fs.read(local_file[self], owner[self]._opts.max_download)
-    if not s then return nil, errors.new { kind = "io", message = tostring(err) } end
-    return s
+    local s, err = fs.read(local_file[self], client._opts.max_download)
+    local e = not s and errors.new { kind = "io", message = tostring(err) } or nil
+    if opts.wait == false then return finished(client, s, e) end
+    return s, e
   end
   local url, uerr = fetchable(self)
   if not url then return nil, uerr end
-  local xfer, err = owner[self]:_download(url, nil)
+  local xfer, err = client:_download(url, nil)
   if not xfer then return nil, err end
-  local ev, werr = xfer:wait()
-  if not ev then return nil, explain(werr, "the download") end
-  local whole, why = media.whole(ev.body:sub(1, 32), ev.body:sub(-16), #ev.body)
-  if not whole then return not_whole("the download", why) end
-  return ev.body
+  xfer._finish = function(ev)
+    local whole, why = media.whole(ev.body:sub(1, 32), ev.body:sub(-16), #ev.body)
+    if not whole then return not_whole("the download", why) end
+    return ev.body
+  end
+  xfer._on_error = function(e) return explain(e, "the download") end
+  if opts.wait == false then return xfer end
+  return xfer:wait()
+end
+
+function Output:bytes()
+  return self:fetch()
 end
 
 -- cjson decodes every JSON number as a float; on Lua 5.3+ give back integers

@@ -115,7 +115,7 @@ local Waiter = {}
 Waiter.__index = Waiter
 
 function Waiter:pollfd() return self.client._core:pollfd() end
-function Waiter:events() return "r" end
+function Waiter.events() return "r" end
 function Waiter:timeout()
   local t = self.client._core:timeout()
   if self.deadline then

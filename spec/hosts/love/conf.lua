@@ -1,3 +1,4 @@
+-- luacheck: globals love
 -- A small window, no audio: the game only needs a frame loop and a GPU texture.
 function love.conf(t)
   t.identity = "firefly-love-spec"

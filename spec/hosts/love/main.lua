@@ -1,3 +1,4 @@
+-- luacheck: globals love
 -- A real LÖVE 11 game (LuaJIT) driving firefly from its frame loop, run under
 -- xvfb-run by spec/love_spec.lua: 16 jobs created with wait = false, stepped
 -- with ff:step(0) from love.update, every output saved with
@@ -70,7 +71,7 @@ function love.update()
       elseif ev.job.operation then -- a job: save its outputs without blocking the frame
         for k, out in ipairs(ev.job.result.outputs) do
           local t1 = love.timer.getTime()
-          local name = ("%s/%s-%d.png"):format(out_dir, ev.job.id:gsub("[^%w]", "_"), k)
+          local name = ("%s/%s-%d.png"):format(out_dir, (ev.job.id:gsub("[^%w]", "_")), k)
           local op = assert(out:save(name, { wait = false }))
           save_ms[#save_ms + 1] = (love.timer.getTime() - t1) * 1000
           saves[#saves + 1] = op
