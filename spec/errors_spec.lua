@@ -90,6 +90,25 @@ describe("misuse", function()
   end)
 end)
 
+describe("misuse of a result or a job in hand", function()
+  local emu, ff
+  setup(function() emu, ff = helper.serve { job_seconds = 0.3 } end)
+  teardown(function() helper.close(emu, ff) end)
+
+  it("raises on an output's save or bytes called with a dot, saying so", function()
+    local out = assert(ff:generate_images { prompt = "a cat", size = SIZE, seeds = { 1 } }).outputs[1]
+    raises("output:save: call it with a colon, out:save", function() out.save("x.png") end)
+    raises("output:bytes: call it with a colon, out:bytes", function() out.bytes() end)
+  end)
+
+  it("raises on a NaN wait in ff:step and job:wait, naming it, rather than from inside the core", function()
+    raises("ff:step: wait must be a number of seconds, got %-?nan", function() ff:step(0 / 0) end)
+    local job = assert(ff:generate_images({ prompt = "a cat", size = SIZE, seeds = { 2 } }, { wait = false }))
+    raises("job:wait: timeout must be a number of seconds, got %-?nan", function() job:wait(0 / 0) end)
+    assert(job:wait())
+  end)
+end)
+
 describe("a bad body", function()
   local emu, ff
   setup(function() emu, ff = helper.serve { job_seconds = 0.3 } end)

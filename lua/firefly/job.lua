@@ -86,8 +86,8 @@ function job.new(client, handle, op, opts)
 end
 
 function Job:wait(timeout)
-  if timeout ~= nil and type(timeout) ~= "number" then
-    error("job:wait: timeout must be a number of seconds", 2)
+  if timeout ~= nil and (type(timeout) ~= "number" or timeout ~= timeout) then
+    error("job:wait: timeout must be a number of seconds, got " .. tostring(timeout), 2)
   end
   return wait_for(self, timeout)
 end

@@ -136,9 +136,17 @@ end
 
 local SAVE_OPTIONS = { wait = "boolean" }
 
+-- out.save(path) / out.bytes(): self is then not an output; say so, not "index a nil value".
+local function check_self(self, name)
+  if type(self) ~= "table" or owner[self] == nil then
+    error(("output:%s: call it with a colon, out:%s(...), not out.%s(...)"):format(name, name, name), 3)
+  end
+end
+
 -- Streams the output to path (a temporary name first, renamed once complete).
 -- opts: wait = false returns an operation at once (see save_later).
 function Output:save(path, opts)
+  check_self(self, "save")
   if type(path) ~= "string" or path == "" then
     error("output:save: path must be a non-empty string", 2)
   end
@@ -161,6 +169,7 @@ local FETCH_OPTIONS = { wait = "boolean" }
 -- The output's bytes, in memory. out:fetch{wait = false} returns at once an
 -- operation stepped like a job (ff:step gives its end; op:wait() the bytes).
 function Output:fetch(opts)
+  check_self(self, "fetch")
   opts = options.check("output:fetch", opts, FETCH_OPTIONS, 3)
   local client = owner[self]
   if opts.wait == false then scheduler.open_queue(client) end
@@ -185,6 +194,7 @@ function Output:fetch(opts)
 end
 
 function Output:bytes()
+  check_self(self, "bytes")
   return self:fetch()
 end
 
