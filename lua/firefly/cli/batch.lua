@@ -281,6 +281,14 @@ function batch.run(io_, ff, p, dir, o, ctx)
       gallery = dir .. "/index.html" }
   end
   if #todo > 0 then
+    -- Where coroutines cannot yield across pcall (Lua 5.1), a row's wait steps the client
+    -- itself and on_tick waits with it: look at Ctrl-C and the display on every step too.
+    local pump = ff._pump
+    ff._pump = function(self, wait)
+      local evs = pump(self, wait)
+      tick()
+      return evs
+    end
     ff:map(todo, item, { concurrency = o.concurrency or 8, on_tick = tick })
   end
   if core.signalled() then interrupted = true end
