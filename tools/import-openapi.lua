@@ -22,14 +22,7 @@ end
 -- Where each document comes from in the spec folder.
 local sources = {
   ["FFApiOpenApi3.json"] = "stripped/FFApiOpenApi3.json",
-  ["custom_models_listing.json"] = "stripped/custom_models_listing.json",
   ["firefly-api.json"] = "stripped/firefly-api.json",
-  ["generate_object_composite_async_v3.json"] = "stripped/generate_object_composite_async_v3.json",
-  ["generate_similar_async_v3.json"] = "stripped/generate_similar_async_v3.json",
-  ["generate_video_api.json"] = "stripped/generate_video_api.json",
-  ["generative_expand_async_v3.json"] = "stripped/generative_expand_async_v3.json",
-  ["generative_fill_async_v3.json"] = "stripped/generative_fill_async_v3.json",
-  ["image_generation_async_v3.json"] = "stripped/image_generation_async_v3.json",
   ["upload_image.json"] = "stripped/upload_image.json",
   ["style_presets.json"] = "style_presets.json",
 }

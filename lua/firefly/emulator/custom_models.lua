@@ -5,7 +5,7 @@ local errors = require "firefly.emulator.errors"
 
 local custom_models = {}
 
--- Adobe's enums (custom_models_listing.json) and defaults.
+-- Adobe's enums (firefly-api.json, GET /v3/custom-models) and defaults.
 custom_models.SORT_KEYS = { assetName = true, createdDate = true, modifiedDate = true }
 custom_models.STATES = { all = true, ready = true, published = true, unpublished = true,
   queued = true, training = true, failed = true, cancelled = true }

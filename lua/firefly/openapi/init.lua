@@ -12,15 +12,8 @@ local cjson = require "firefly.json"
 
 -- Lua-friendly name -> Adobe's file name.
 local FILES = {
-  custom_models_listing = "custom_models_listing.json",
   firefly_api = "firefly-api.json", -- Adobe's combined 2026 document: the truth for every path it has
   ff_api_open_api3 = "FFApiOpenApi3.json",
-  generate_object_composite_async_v3 = "generate_object_composite_async_v3.json",
-  generate_similar_async_v3 = "generate_similar_async_v3.json",
-  generate_video_api = "generate_video_api.json",
-  generative_expand_async_v3 = "generative_expand_async_v3.json",
-  generative_fill_async_v3 = "generative_fill_async_v3.json",
-  image_generation_async_v3 = "image_generation_async_v3.json",
   style_presets = "style_presets.json",
   upload_image = "upload_image.json",
 }
