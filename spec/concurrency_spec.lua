@@ -132,3 +132,49 @@ describe("concurrency", function()
     assert(job:wait())
   end)
 end)
+
+-- Several clients at once: the driver sleeps until any one of them has work
+-- (one poll(2) over their descriptors in the core), never taking turns.
+describe("several clients", function()
+  local short, long
+
+  setup(function()
+    short = helper.start { job_seconds = 1 }
+    long = helper.start { job_seconds = 2 }
+  end)
+
+  teardown(function()
+    short:stop()
+    long:stop()
+  end)
+
+  -- Counts every engine step of a client, through the driver's own hook.
+  local function counted(emu)
+    local ff = emu:client { poll_interval = 0.25, poll_max = 0.25 }
+    local n = { steps = 0 }
+    local pump = ff._pump
+    ff._pump = function(self, wait)
+      n.steps = n.steps + 1
+      return pump(self, wait)
+    end
+    return ff, n
+  end
+
+  it("waits on two busy clients together, stepping only when one of them has work", function()
+    local a, na = counted(short)
+    local b, nb = counted(long)
+    finally(function() a:close() b:close() end)
+    local results, errs = a:map({ a, b }, function(c)
+      return c:generate_images { prompt = c == a and "short" or "long", size = SIZE }
+    end, { concurrency = 2 })
+    assert.are.same({}, errs)
+    assert.are.equal(1, #results[1].outputs)
+    assert.are.equal(1, #results[2].outputs)
+    -- Both are busy together for a second: a driver taking 10 ms turns steps
+    -- them some 300 times in it. Waiting on both descriptors at once, each
+    -- step has work: a connection, an answer, a poll every 0.25 s.
+    io.stdout:write(("\n  steps: short client %d, long client %d\n"):format(na.steps, nb.steps))
+    assert.is_true(na.steps < 40, na.steps .. " steps of the short client")
+    assert.is_true(nb.steps < 50, nb.steps .. " steps of the long client")
+  end)
+end)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -507,11 +508,16 @@ ff_event *ff_client_event(ff_client *c) {
 ** check), so "pending without a deadline" is not reached; should it be, the
 ** host is told to look again in a second rather than to sleep for good.
 */
-double ff_client_timeout(ff_client *c) {
+static double deadline(ff_client *c) {
   double t;
   if (c->head || c->nreap) return 0;
   t = ff_engine_timeout(c->engine);
   if (t < 0 && (c->active > 0 || !ff_engine_idle(c->engine))) t = 1.0;
+  return t;
+}
+
+double ff_client_timeout(ff_client *c) {
+  double t = deadline(c);
   /*
   ** A host that does not hold the descriptor cannot hear a socket: while a
   ** request is in flight its answer may come at any moment, so such a host
@@ -521,6 +527,54 @@ double ff_client_timeout(ff_client *c) {
   if (!c->pollfd_taken && ff_engine_running(c->engine) && (t < 0 || t > FF_INFLIGHT_WAIT))
     t = FF_INFLIGHT_WAIT;
   return t;
+}
+
+/*
+** One poll(2) over every client's descriptors (their epoll sets, or each
+** socket where there is no epoll), up to the nearest of their deadlines or
+** max_wait: the caller then steps the ready ones, and a client with nothing
+** to do is not stepped. A client with nothing pending at all is ready at
+** once (its step tells its owner so). poll(2) waits on the sockets, so no
+** host cap applies to the deadlines here.
+*/
+int ff_clients_wait(ff_client *const *cs, size_t n, double max_wait, int *ready) {
+  size_t i, k, total = 0;
+  struct pollfd *fds;
+  size_t *owner;
+  double wait = max_wait;
+  int nready = 0;
+  for (i = 0; i < n; i++) {
+    double t = deadline(cs[i]);
+    ready[i] = t <= 0;
+    if (ready[i]) nready++;
+    else if (t < wait) wait = t;
+    total += ff_engine_fds(cs[i]->engine, NULL);
+  }
+  if (nready > 0) return nready;
+  fds = malloc((total + 1) * sizeof *fds);
+  owner = malloc((total + 1) * sizeof *owner);
+  if (fds == NULL || owner == NULL) {
+    free(fds);
+    free(owner);
+    return -1;
+  }
+  for (i = 0, k = 0; i < n; i++) {
+    size_t m = ff_engine_fds(cs[i]->engine, fds + k), j;
+    for (j = 0; j < m; j++) owner[k + j] = i;
+    k += m;
+  }
+  /* EINTR (a signal, Ctrl-C) ends the wait early: the caller looks and comes back. */
+  if (poll(fds, (nfds_t)total, (int)(ff_ms_of(wait) > 3600000 ? 3600000 : ff_ms_of(wait))) > 0) {
+    for (k = 0; k < total; k++)
+      if (fds[k].revents) ready[owner[k]] = 1;
+  }
+  free(fds);
+  free(owner);
+  for (i = 0; i < n; i++) {
+    if (!ready[i] && deadline(cs[i]) <= 0) ready[i] = 1; /* its timer came due */
+    nready += ready[i];
+  }
+  return nready;
 }
 
 int ff_client_pollfd(ff_client *c) {

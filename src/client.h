@@ -75,6 +75,11 @@ void ff_client_step(ff_client *c, double max_wait);
 ff_event *ff_client_event(ff_client *c);
 /* Seconds until the client needs a step: 0 now, -1 only when nothing is pending. */
 double ff_client_timeout(ff_client *c);
+/*
+** Waits up to max_wait seconds until one of n clients has work, all at once;
+** ready[i] is then 1 for each that has. The number ready, or -1 out of memory.
+*/
+int ff_clients_wait(ff_client *const *cs, size_t n, double max_wait, int *ready);
 /* A descriptor readable when the client has work, or -1 where the platform has none. */
 int ff_client_pollfd(ff_client *c);
 void ff_client_stats(ff_client *c, ff_stats *st);

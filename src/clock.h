@@ -4,5 +4,8 @@
 
 double ff_now(void);  /* monotonic seconds */
 double ff_wall(void); /* seconds since the epoch, only for HTTP dates */
+/* Milliseconds for libcurl and poll(2), rounded up (a sub-millisecond wait rounded down would
+   spin) and bounded to a year, so no NaN or huge double is ever converted to an integer. */
+long ff_ms_of(double seconds);
 
 #endif

@@ -217,6 +217,7 @@ const ff_engine_config *ff_engine_cfg(ff_engine *e) { return &e->cfg; }
 
 int ff_engine_pollfd(ff_engine *e) { return ff_poller_fd(e->poller); }
 int ff_engine_running(ff_engine *e) { return e->running; }
+size_t ff_engine_fds(ff_engine *e, struct pollfd *out) { return ff_poller_fds(e->poller, out); }
 
 double ff_engine_timeout(ff_engine *e) {
   double next = next_deadline(e), wait;
@@ -227,13 +228,6 @@ double ff_engine_timeout(ff_engine *e) {
 
 static void finish(ff_engine *e, ff_xfer *x);
 
-/* Milliseconds for libcurl, rounded up (a sub-millisecond wait rounded down would spin) and
-   bounded, so no NaN or huge double is ever converted to an integer. */
-static long ms_of(double seconds) {
-  if (!(seconds > 0)) return 0;
-  if (seconds > 86400.0 * 366) return 86400L * 366 * 1000;
-  return (long)ceil(seconds * 1000.0);
-}
 
 /* Completions, delivered here and never from inside a libcurl callback. */
 static void drain(ff_engine *e) {
@@ -258,7 +252,7 @@ void ff_engine_step(ff_engine *e, double max_wait) {
   if (wait < 0 || wait > max_wait) wait = max_wait;
   /* Sleeps on the same descriptor a host would: sockets and the next deadline, no busy loop. */
   if (wait > 0 && !ff_engine_idle(e)) {
-    ms = ms_of(wait);
+    ms = ff_ms_of(wait);
     if (ms > 3600000) ms = 3600000;
   }
   ff_poller_wait(e->poller, (int)ms, on_ready, e);
@@ -477,11 +471,11 @@ static int setup(ff_xfer *x) {
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, x->https_only ? "https" : "http,https");
   }
-  if (cfg->connect_timeout > 0) curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms_of(cfg->connect_timeout));
-  if (x->timeout > 0) curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms_of(x->timeout));
+  if (cfg->connect_timeout > 0) curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ff_ms_of(cfg->connect_timeout));
+  if (x->timeout > 0) curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ff_ms_of(x->timeout));
   if (cfg->stall_timeout > 0) {
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (ms_of(cfg->stall_timeout) + 999) / 1000);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (ff_ms_of(cfg->stall_timeout) + 999) / 1000);
   }
   if (x->file) curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_body);
   if (x->min_rate > 0) {

@@ -8,6 +8,7 @@
 #ifndef FF_ENGINE_H
 #define FF_ENGINE_H
 
+#include <poll.h>
 #include <stdio.h>
 #include <curl/curl.h>
 
@@ -101,6 +102,8 @@ void ff_engine_free(ff_engine *e);
 double ff_engine_timeout(ff_engine *e);
 /* A descriptor readable when the engine has work (src/poller.h), or -1 where there is none. */
 int ff_engine_pollfd(ff_engine *e);
+/* What poll(2) waits on for this engine's sockets and timer (src/poller.h), into out; how many. */
+size_t ff_engine_fds(ff_engine *e, struct pollfd *out);
 /* Transfers on the wire now (not those waiting for a retry). */
 int ff_engine_running(ff_engine *e);
 /* Waits up to max_wait seconds for activity, then runs completions and timers. */

@@ -630,6 +630,52 @@ static const luaL_Reg meth[] = {
 static const luaL_Reg metameth[] = {
   {"__gc", f_close}, {"__close", f_close}, {"__tostring", f_tostring}, {"__index", NULL}, {NULL, NULL}};
 
+/*
+** wait(clients, max_wait) -> {i, ...}: sleeps until one of the clients (a
+** list of core clients) has work, or max_wait seconds, whichever is first,
+** and says which have (their indices); the driver then steps those alone.
+*/
+/* The open client at index i, or NULL (luaL_testudata, which plain 5.1 lacks). */
+static ff_client *test_client(lua_State *L, int i) {
+  lclient *lc = lua_touserdata(L, i);
+  int same;
+  if (lc == NULL || !lua_getmetatable(L, i)) return NULL;
+  luaL_getmetatable(L, CLIENT_MT);
+  same = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return same ? lc->c : NULL;
+}
+
+static int io_wait(lua_State *L) {
+  size_t n, i;
+  ff_client **cs;
+  int *ready, nready, k = 0;
+  double wait;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  wait = check_seconds(L, 2, 0, 0, HUGE_VAL, "max_wait");
+  n = (size_t)lua_rawlen(L, 1);
+  if (n == 0) luaL_argerror(L, 1, "no client to wait on");
+  if (n > 65536) luaL_argerror(L, 1, "too many clients");
+  /* Userdata, so a raise below frees them with everything else. */
+  cs = lua_newuserdata(L, n * sizeof *cs);
+  ready = lua_newuserdata(L, n * sizeof *ready);
+  for (i = 0; i < n; i++) {
+    lua_rawgeti(L, 1, (lua_Integer)(i + 1));
+    cs[i] = test_client(L, -1);
+    if (cs[i] == NULL) luaL_argerror(L, 1, "every entry must be an open core client");
+    lua_pop(L, 1);
+  }
+  nready = ff_clients_wait(cs, n, wait, ready);
+  if (nready < 0) return luaL_error(L, "firefly: out of memory waiting on %d clients", (int)n);
+  lua_createtable(L, nready, 0);
+  for (i = 0; i < n; i++) {
+    if (!ready[i]) continue;
+    lua_pushinteger(L, (lua_Integer)(i + 1));
+    lua_rawseti(L, -2, ++k);
+  }
+  return 1;
+}
+
 /* Monotonic seconds, for waits measured in Lua. */
 static int io_now(lua_State *L) {
   lua_pushnumber(L, ff_now());
@@ -840,7 +886,7 @@ static int io_isatty(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg corelib[] = {{"new", io_new}, {"now", io_now}, {"sha256", io_sha256},
+static const luaL_Reg corelib[] = {{"new", io_new}, {"now", io_now}, {"wait", io_wait}, {"sha256", io_sha256},
                                    {"sha256_file", io_sha256_file}, {"append_sync", io_append_sync},
                                    {"trap_signals", io_trap_signals}, {"signalled", io_signalled},
                                    {"mkdir_p", io_mkdir_p}, {"remove_tree", io_remove_tree},

@@ -43,6 +43,15 @@ void ff_poller_free(ff_poller *p) {
 
 int ff_poller_fd(const ff_poller *p) { return p->ep; }
 
+size_t ff_poller_fds(const ff_poller *p, struct pollfd *out) {
+  if (out) {
+    out->fd = p->ep;
+    out->events = POLLIN;
+    out->revents = 0;
+  }
+  return 1;
+}
+
 int ff_poller_watch(ff_poller *p, int fd, int what) {
   struct epoll_event ev = {0};
   ev.data.fd = fd;
@@ -91,7 +100,7 @@ int ff_poller_wait(ff_poller *p, int ms, void (*ready)(void *ud, int fd, int fla
 }
 
 #else /* no epoll: a poll() list, and no descriptor for hosts */
-#include <poll.h>
+#include <string.h>
 
 struct ff_poller {
   struct pollfd *fds;
@@ -109,6 +118,11 @@ void ff_poller_free(ff_poller *p) {
 int ff_poller_fd(const ff_poller *p) {
   (void)p;
   return -1;
+}
+
+size_t ff_poller_fds(const ff_poller *p, struct pollfd *out) {
+  if (out && p->n > 0) memcpy(out, p->fds, p->n * sizeof *out);
+  return p->n;
 }
 
 int ff_poller_watch(ff_poller *p, int fd, int what) {

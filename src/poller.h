@@ -9,6 +9,9 @@
 #ifndef FF_POLLER_H
 #define FF_POLLER_H
 
+#include <poll.h>
+#include <stddef.h>
+
 typedef struct ff_poller ff_poller;
 
 /* Socket interest, as libcurl's CURL_POLL_* says it. */
@@ -20,6 +23,12 @@ ff_poller *ff_poller_new(void);
 void ff_poller_free(ff_poller *p);
 /* The descriptor to wait on for readability, or -1 where there is none. */
 int ff_poller_fd(const ff_poller *p);
+/*
+** What poll(2) waits on for this poller's work, written to out (NULL: only
+** counted); how many. With epoll that is the one descriptor, elsewhere every
+** socket: so several engines are waited on together either way.
+*/
+size_t ff_poller_fds(const ff_poller *p, struct pollfd *out);
 /* what: FF_POLL_IN | FF_POLL_OUT, or 0 to forget fd. 0, or -1 when out of room. */
 int ff_poller_watch(ff_poller *p, int fd, int what);
 /* The descriptor turns readable at monotonic time `when` (ff_now), or never when < 0. */

@@ -6,6 +6,7 @@
 -- blocking call is kept for the host, and a wait consumes only its own
 -- operation's completion.
 
+local core = require "firefly.core"
 local yieldable = require "firefly.yieldable"
 
 local scheduler = {}
@@ -229,9 +230,9 @@ end
 
 -- Steps the busy clients once. With one client (the usual case) it sleeps in
 -- its engine until that has work, at most a second (so a loop's on_tick runs).
--- Several are stepped without blocking, then the loop sleeps in the one whose
--- next deadline is nearest, for no longer than [GUESS] 10 ms, since Lua alone
--- cannot wait on several descriptors at once.
+-- Several are waited on together, in one poll(2) of the core over all their
+-- descriptors until the nearest of their deadlines, and only those that have
+-- work are stepped: no client takes turns, none is stepped for nothing.
 local function pump()
   local first, count = nil, 0
   for client in pairs(busy) do
@@ -243,15 +244,12 @@ local function pump()
     first:_pump(1)
     return true
   end
-  local nearest, soonest, any = nil, math.huge, false
+  local list, cores = {}, {}
   for client in pairs(busy) do
-    local before = client._npending
-    client:_pump(0)
-    if #ready > 0 or client._npending ~= before then any = true end
-    local t = busy[client] and client._core:timeout()
-    if t and t < soonest then nearest, soonest = client, t end
+    list[#list + 1] = client
+    cores[#cores + 1] = client._core
   end
-  if not any and nearest then nearest:_pump(math.min(soonest, 0.01)) end
+  for _, i in ipairs(core.wait(cores, 1)) do list[i]:_pump(0) end
   return true
 end
 
