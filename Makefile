@@ -5,6 +5,7 @@
 #   make asan   the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench  the throughput benchmark against the emulator
 #   make bench-frame  a 60 Hz host loop: step and save costs per frame, lost events
+#   make bench-cost  instructions and requests per job beside the floor (../shared/peers, PEERS=dir)
 #   make chaos  2,000 jobs under a 20% fault mix: no duplicate submit, no lost job, exact outputs
 #   make fuzz   libFuzzer over the C that reads server bytes (FUZZ_SECONDS each, default 20)
 #   make valgrind  memcheck over the core specs: no leak, no invalid access
@@ -27,7 +28,7 @@ DEB_PACKAGES = cmake make gcc pkg-config curl lua5.4 liblua5.4-dev lua-cjson lua
                clang libclang-rt-14-dev valgrind openssl chromium lua-socket lua-cqueues \
                lua-luv lua-copas love xvfb xauth imagemagick ffmpeg
 
-.PHONY: all build deps demo test asan bench bench-frame chaos fuzz valgrind env lint rock fresh clean
+.PHONY: all build deps demo test asan bench bench-frame bench-cost chaos fuzz valgrind env lint rock fresh clean
 
 all: build
 
@@ -91,6 +92,14 @@ bench: build
 # A 60 Hz host loop: 64 jobs of 1024x1024 outputs, each saved without blocking the frame.
 bench-frame: build
 	@eval "$$($(MAKE) -s env)"; $(LUA) bench/frame.lua
+
+# The same jobs by the peers' floor (raw libcurl multi, C) and by this client, on one emulator:
+# instructions per job under callgrind, requests and CPU per job, side by side (issue 10 item 8).
+PEERS ?= $(firstword $(wildcard $(CURDIR)/../shared/peers $(CURDIR)/../../shared/peers) ../shared/peers)
+COST_JOBS ?= 1000
+COST_IN_FLIGHT ?= 64
+bench-cost: build
+	@eval "$$($(MAKE) -s env)"; nice $(LUA) bench/cost.lua $(COST_JOBS) $(COST_IN_FLIGHT) $(PEERS)
 
 # LUA_CPATH, which 5.1 and LuaJIT read, points at LUA's binding; 5.2-5.4 read
 # LUA_CPATH_5_x first, so each of those always gets its own.
