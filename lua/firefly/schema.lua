@@ -59,6 +59,7 @@ end
 -- pydantic counts code points, so a UTF-8 string counts every byte that does not
 -- continue a sequence (0x80..0xBF).
 local function utf8_len(s)
+  if not s:find("[\128-\255]") then return #s end -- ASCII (most prompts): one byte a character
   local _, n = s:gsub("[^\128-\191]", "")
   return n
 end
@@ -139,7 +140,14 @@ local type_tests = {
 
 -- Follows a local JSON pointer such as "#/components/schemas/Size"; remote refs never
 -- occur in Adobe's files, so one is a bug in the data and raises.
+-- Documents are read-only once loaded, so each pointer is followed once per document: a
+-- request checks dozens of refs, and walking one costs a gmatch and two gsubs a segment.
+local followed = setmetatable({}, { __mode = "k" }) -- doc -> { ref -> node }
+
 local function resolve(doc, ref)
+  local known = followed[doc]
+  local hit = known and known[ref]
+  if hit ~= nil then return hit end
   if type(ref) ~= "string" or ref:sub(1, 2) ~= "#/" then
     error("unsupported $ref " .. tostring(ref), 2)
   end
@@ -149,7 +157,23 @@ local function resolve(doc, ref)
     node = type(node) == "table" and node[part] or nil
     if node == nil then error("unresolved $ref " .. ref, 2) end
   end
+  if type(doc) == "table" then
+    known = known or {}
+    followed[doc] = known
+    known[ref] = node
+  end
   return node
+end
+
+-- A ref's last segment, the component's name ("#/components/schemas/Size" -> "Size").
+local ref_names = {}
+local function ref_name(ref)
+  local name = ref_names[ref]
+  if not name then
+    name = ref:match("^.*/([^/]+)$") or ref:match("[^/]+$")
+    ref_names[ref] = name
+  end
+  return name
 end
 
 -- RFC 3986's URI grammar (the JSON Schema "uri" format): a scheme, then a hierarchical
@@ -290,6 +314,19 @@ local function check_array(state, node, value, loc)
   end
 end
 
+-- A properties table's names, sorted, once per table (documents do not change).
+local sorted = setmetatable({}, { __mode = "k" })
+local function sorted_names(props)
+  local names = sorted[props]
+  if not names then
+    names = {}
+    for name in pairs(props) do names[#names + 1] = name end
+    table.sort(names)
+    sorted[props] = names
+  end
+  return names
+end
+
 -- Missing required fields first, in the schema's order, then present properties sorted by
 -- name. Unknown properties pass: Adobe adds fields, and a client must not block them.
 local function check_object(state, node, value, loc)
@@ -300,15 +337,12 @@ local function check_object(state, node, value, loc)
   end
   local props = node.properties
   if not props then return end
-  local names = {}
-  for name in pairs(props) do
-    if value[name] ~= nil then names[#names + 1] = name end
-  end
-  table.sort(names)
-  for _, name in ipairs(names) do
+  local names = sorted_names(props)
+  for i = 1, #names do
+    local name = names[i]
     -- A JSON null is a value like any other: it passes only where the field's schema
     -- allows null (Adobe's current document allows it nowhere in a request).
-    check(state, props[name], value[name], copy_loc(loc, name))
+    if value[name] ~= nil then check(state, props[name], value[name], copy_loc(loc, name)) end
   end
 end
 
@@ -361,7 +395,7 @@ function check(state, node, value, loc)
     -- Every value checked against a named component is remembered, so rules beyond the
     -- schema (firefly/validate.lua) can find e.g. every image source wherever it sits.
     state.visits[#state.visits + 1] = {
-      name = ref:match("[^/]+$"), value = value, loc = loc, ok = #state.errors == before,
+      name = ref_name(ref), value = value, loc = loc, ok = #state.errors == before,
     }
     if #state.errors > before then return end
   end
