@@ -140,6 +140,24 @@ api.classes = {
       { name = "cancel", params = {}, returns = { { "boolean", "sent" } },
         doc = "Asks Firefly to cancel (PUT cancelUrl); the job ends canceled, or succeeded if it won the race." },
     } },
+  { name = "firefly.Transfer", doc = "A save or fetch made with wait = false, stepped like a job: ff:step "
+      .. "queues its \"progress\" events as its body arrives, then its \"done\" or \"error\".",
+    fields = {
+      { "kind", '"save"|"fetch"' },
+      { "path", "string?", "a save's file" },
+      { "finished", "boolean" },
+      { "bytes", "number?", "body bytes so far, as of the last ff:step" },
+      { "total", "number?", "the body's announced size, if the server gave one" },
+      { "progress", "number?", "percent of total, when known" },
+      { "result", "string?", "once done: a save's path, a fetch's bytes" }, { "err", "firefly.Error?", "once failed" },
+    },
+    methods = {
+      { name = "wait", params = { { "timeout", "number?", "seconds" } },
+        returns = { { "string?", "path_or_bytes" }, { "firefly.Error?", "err" } },
+        doc = "Waits for the transfer as job:wait() does for a job." },
+      { name = "cancel", params = {}, returns = { { "boolean", "stopped" } },
+        doc = "Stops the transfer now; a save leaves nothing at its path." },
+    } },
   { name = "firefly.Result", doc = "A finished job's result: Adobe's `result` object, outputs made firefly.Output.",
     fields = {
       { "outputs", "firefly.Output[]" },
@@ -155,22 +173,23 @@ api.classes = {
     },
     methods = {
       { name = "save", params = { { "path", "string" }, { "opts", "{wait: boolean?}?", "wait = false: return an operation" } },
-        returns = { { "string|firefly.Job?", "path", "or, with wait = false, an operation stepped like a job" },
+        returns = { { "string|firefly.Transfer?", "path", "or, with wait = false, a transfer stepped like a job" },
           { "firefly.Error?", "err" } },
         doc = "Streams the output to path (a temporary name first, renamed when complete). With wait = false "
           .. "it returns at once; ff:step gives the operation's end and op:wait() the path." },
       { name = "bytes", params = {}, returns = { { "string?", "bytes" }, { "firefly.Error?", "err" } },
         doc = "The output's bytes, in memory." },
       { name = "fetch", params = { { "opts", "{wait: boolean?}?", "wait = false: return an operation" } },
-        returns = { { "string|firefly.Job?", "bytes", "or, with wait = false, an operation stepped like a job" },
+        returns = { { "string|firefly.Transfer?", "bytes", "or, with wait = false, a transfer stepped like a job" },
           { "firefly.Error?", "err" } },
         doc = "The output's bytes, as out:bytes(); with wait = false an operation whose op:wait() gives them." },
     } },
   { name = "firefly.Event", doc = "What ff:step returns, one per change.",
     fields = {
-      { "type", '"accepted"|"status"|"done"|"error"', "what happened" },
-      { "job", "firefly.Job", "the job (or transfer) it happened to" },
+      { "type", '"accepted"|"status"|"progress"|"done"|"error"', "what happened (progress: a transfer's body grew)" },
+      { "job", "firefly.Job|firefly.Transfer", "the job or transfer it happened to" },
       { "status", "string?" }, { "progress", "number?" }, { "err", "firefly.Error?" },
+      { "bytes", "number?", "a progress event's body bytes so far" }, { "total", "number?", "and the announced size" },
     } },
   { name = "firefly.MapOptions", doc = "ff:map's opts.",
     fields = {

@@ -2,7 +2,9 @@
 -- queued since the last ff:step, whether a step, a blocking call or a
 -- coroutine's wait produced it; a wait consumes only its own completion.
 local helper = require "helpers.emulator"
+local hostile = require "helpers.hostile"
 local firefly = require "firefly"
+local result = require "firefly.result"
 
 local SIZE = { width = 16, height = 16 }
 
@@ -108,6 +110,63 @@ describe("the event queue", function()
     assert.are.equal("done", ended)
     assert.are.equal("\137PNG", assert(op:wait()):sub(1, 4))
     assert.are.equal(assert(r.outputs[1]:bytes()), op:wait())
+  end)
+
+  it("reports a wait = false save's progress as its body arrives: bytes that grow, the total, then its end", function()
+    local srv = hostile.start("trickle") -- 20000 bytes announced, one every 50 ms for 3 s, then the rest
+    local host = firefly.new { client_id = "id", access_token = "token", api_url = "http://127.0.0.1:1",
+                               stall_timeout = 10, min_download_rate = 1, max_retries = 0 }
+    local out = result.new(host, { outputs = { { image = { url = srv.url .. "out.png" } } } }, {}).outputs[1]
+    local dir = helper.tmpdir()
+    local op = assert(out:save(dir .. "/out.png", { wait = false }))
+    assert.are.equal("save", op.kind)
+    assert.are.equal(dir .. "/out.png", op.path)
+    local seen, ended, after = {}, nil, 0
+    for _ = 1, 400 do
+      for _, ev in ipairs(host:step(0.05)) do
+        if ev.job == op and ev.type == "progress" then
+          if ended then after = after + 1 end
+          seen[#seen + 1] = ev
+        elseif ev.job == op then
+          ended = ev.type
+        end
+      end
+      if ended then break end
+    end
+    assert.are.equal("done", ended)
+    assert.are.equal(20000, #helper.slurp(dir .. "/out.png"))
+    assert.are.equal(0, after, "no progress after the end")
+    assert.is_true(#seen >= 5, "one event per step that saw bytes, " .. #seen .. " seen")
+    for i, ev in ipairs(seen) do
+      assert.are.equal(20000, ev.total)
+      assert.are.equal(math.floor(ev.bytes * 100 / 20000), ev.progress)
+      if i > 1 then assert.is_true(ev.bytes > seen[i - 1].bytes, "bytes grow from event to event") end
+    end
+    host:close()
+    srv:stop()
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
+  it("stops a wait = false save cancelled halfway, leaving nothing at its path", function()
+    local srv = hostile.start("trickle")
+    local host = firefly.new { client_id = "id", access_token = "token", api_url = "http://127.0.0.1:1",
+                               stall_timeout = 10, min_download_rate = 1, max_retries = 0 }
+    local out = result.new(host, { outputs = { { image = { url = srv.url .. "out.png" } } } }, {}).outputs[1]
+    local dir = helper.tmpdir()
+    local op = assert(out:save(dir .. "/out.png", { wait = false }))
+    for _ = 1, 100 do
+      host:step(0.05)
+      if (op.bytes or 0) >= 3 then break end
+    end
+    assert.is_true(op.bytes >= 3, "the body had begun")
+    assert.is_true(op:cancel())
+    local ok, err = op:wait()
+    assert.is_nil(ok)
+    assert.are.equal("canceled", err.kind, tostring(err))
+    assert.are.same({}, helper.ls(dir))
+    host:close()
+    srv:stop()
+    os.execute("rm -rf '" .. dir .. "'")
   end)
 
   it("is not kept by a client that only makes blocking calls", function()

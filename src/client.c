@@ -481,6 +481,18 @@ int ff_client_cancel(ff_client *c, uint64_t handle) {
   return 1;
 }
 
+int ff_client_progress(ff_client *c, uint64_t handle, double *got, double *total) {
+  ff_op *op = lookup(c, handle);
+  ff_xfer *x;
+  curl_off_t len = -1;
+  if (op == NULL || op->finished || op->kind == OP_JOB || (x = op->call.x) == NULL || !x->running) return 0;
+  /* A body streamed to a file counts what reached it; one kept in memory, its buffer. */
+  *got = (double)(x->file ? x->received : x->response.len);
+  if (curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len) != CURLE_OK) len = -1;
+  *total = len >= 0 ? (double)len : -1;
+  return 1;
+}
+
 void ff_client_step(ff_client *c, double max_wait) {
   double end = ff_now() + max_wait;
   for (;;) {

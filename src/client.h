@@ -68,6 +68,13 @@ uint64_t ff_client_download(ff_client *c, const char *url, const char *path, ff_
 int ff_client_copy(ff_client *c, const char *src, const char *path, ff_error *err);
 /* 1 when a cancel was started, 0 when the handle is unknown or already finished. */
 int ff_client_cancel(ff_client *c, uint64_t handle);
+/*
+** A request's or download's body so far: 1 with *got (bytes of this attempt)
+** and *total (what the server announced, -1 when it announced nothing) while
+** it is on the wire; 0 for a job, a finished or unknown handle, or between
+** attempts.
+*/
+int ff_client_progress(ff_client *c, uint64_t handle, double *got, double *total);
 
 /* Runs until an event is ready, max_wait seconds pass, or nothing is left to do. */
 void ff_client_step(ff_client *c, double max_wait);

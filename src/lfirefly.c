@@ -463,6 +463,17 @@ static int f_cancel(lua_State *L) {
   return 1;
 }
 
+/* A request's or download's body so far: bytes, total (nil if unannounced); nothing once it is not on the wire. */
+static int f_progress(lua_State *L) {
+  lclient *lc = check_open(L);
+  double got, total;
+  if (!ff_client_progress(lc->c, check_handle(L, 2), &got, &total)) return 0;
+  lua_pushnumber(L, got);
+  if (total < 0) lua_pushnil(L);
+  else lua_pushnumber(L, total);
+  return 2;
+}
+
 /* Advances up to `wait` seconds (0: never blocks) and returns the events produced. */
 static int f_step(lua_State *L) {
   lclient *lc = check_open(L);
@@ -623,7 +634,7 @@ static int io_new(lua_State *L) {
 static const luaL_Reg meth[] = {
   {"submit", f_submit}, {"attach", f_attach}, {"request", f_request}, {"download", f_download},
   {"copy", f_copy},
-  {"cancel", f_cancel}, {"step", f_step}, {"timeout", f_timeout}, {"pollfd", f_pollfd},
+  {"cancel", f_cancel}, {"progress", f_progress}, {"step", f_step}, {"timeout", f_timeout}, {"pollfd", f_pollfd},
   {"events", f_events}, {"stats", f_stats},
   {"close", f_close}, {NULL, NULL}};
 

@@ -231,6 +231,28 @@ function Job:wait(timeout) end
 ---@return boolean sent
 function Job:cancel() end
 
+---A save or fetch made with wait = false, stepped like a job: ff:step queues its "progress" events as its body arrives, then its "done" or "error".
+---@class firefly.Transfer
+---@field kind "save"|"fetch"
+---@field path? string a save's file
+---@field finished boolean
+---@field bytes? number body bytes so far, as of the last ff:step
+---@field total? number the body's announced size, if the server gave one
+---@field progress? number percent of total, when known
+---@field result? string once done: a save's path, a fetch's bytes
+---@field err? firefly.Error once failed
+local Transfer = {}
+
+---Waits for the transfer as job:wait() does for a job.
+---@param timeout? number seconds
+---@return string? path_or_bytes
+---@return firefly.Error? err
+function Transfer:wait(timeout) end
+
+---Stops the transfer now; a save leaves nothing at its path.
+---@return boolean stopped
+function Transfer:cancel() end
+
 ---A finished job's result: Adobe's `result` object, outputs made firefly.Output.
 ---@class firefly.Result
 ---@field outputs firefly.Output[]
@@ -249,7 +271,7 @@ local Output = {}
 ---Streams the output to path (a temporary name first, renamed when complete). With wait = false it returns at once; ff:step gives the operation's end and op:wait() the path.
 ---@param path string
 ---@param opts? {wait: boolean?} wait = false: return an operation
----@return string|firefly.Job? path # or, with wait = false, an operation stepped like a job
+---@return string|firefly.Transfer? path # or, with wait = false, a transfer stepped like a job
 ---@return firefly.Error? err
 function Output:save(path, opts) end
 
@@ -260,17 +282,19 @@ function Output:bytes() end
 
 ---The output's bytes, as out:bytes(); with wait = false an operation whose op:wait() gives them.
 ---@param opts? {wait: boolean?} wait = false: return an operation
----@return string|firefly.Job? bytes # or, with wait = false, an operation stepped like a job
+---@return string|firefly.Transfer? bytes # or, with wait = false, a transfer stepped like a job
 ---@return firefly.Error? err
 function Output:fetch(opts) end
 
 ---What ff:step returns, one per change.
 ---@class firefly.Event
----@field type "accepted"|"status"|"done"|"error" what happened
----@field job firefly.Job the job (or transfer) it happened to
+---@field type "accepted"|"status"|"progress"|"done"|"error" what happened (progress: a transfer's body grew)
+---@field job firefly.Job|firefly.Transfer the job or transfer it happened to
 ---@field status? string
 ---@field progress? number
 ---@field err? firefly.Error
+---@field bytes? number a progress event's body bytes so far
+---@field total? number and the announced size
 
 ---ff:map's opts.
 ---@class firefly.MapOptions

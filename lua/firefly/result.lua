@@ -103,8 +103,9 @@ end
 
 -- An operation over already (a cache hit's local file): its end is queued
 -- for the host's next ff:step like any other.
-local function finished(client, value, err)
+local function finished(client, kind, path, value, err)
   local op = require("firefly.job").transfer(client, nil) -- job.lua requires this file: load it late
+  op.kind, op.path = kind, path
   op.result, op.err, op.finished = value, err, true
   client._queue[#client._queue + 1] = { type = err and "error" or "done", job = op, err = err }
   return op
@@ -118,8 +119,8 @@ local function save_later(out, path)
   scheduler.open_queue(client)
   if local_file[out] then
     local ok, err = client._core:copy(local_file[out], path)
-    if not ok then return finished(client, nil, errors.from_core(err)) end
-    return finished(client, saved(out, path))
+    if not ok then return finished(client, "save", path, nil, errors.from_core(err)) end
+    return finished(client, "save", path, saved(out, path))
   end
   local url, uerr = fetchable(out)
   if not url then return nil, uerr end
@@ -131,6 +132,8 @@ local function save_later(out, path)
     return saved(out, path)
   end
   xfer._on_error = function(e) return explain(e, "the download of " .. path) end
+  xfer.kind, xfer.path = "save", path
+  scheduler.watch(client, xfer)
   return xfer
 end
 
@@ -176,7 +179,7 @@ function Output:fetch(opts)
   if local_file[self] then
     local s, err = fs.read(local_file[self], client._opts.max_download)
     local e = not s and errors.new { kind = "io", message = tostring(err) } or nil
-    if opts.wait == false then return finished(client, s, e) end
+    if opts.wait == false then return finished(client, "fetch", nil, s, e) end
     return s, e
   end
   local url, uerr = fetchable(self)
@@ -189,7 +192,11 @@ function Output:fetch(opts)
     return ev.body
   end
   xfer._on_error = function(e) return explain(e, "the download") end
-  if opts.wait == false then return xfer end
+  xfer.kind = "fetch"
+  if opts.wait == false then
+    scheduler.watch(client, xfer)
+    return xfer
+  end
   return xfer:wait()
 end
 

@@ -71,9 +71,32 @@ function scheduler.step(client, wait)
       end
     end
   end
+  local watched = client._watched
+  if q and watched then
+    for op in pairs(watched) do
+      if op.finished then
+        watched[op] = nil
+      else
+        local got, total = client._core:progress(op._handle)
+        if got and got ~= op.bytes then
+          op.bytes, op.total = got, total
+          op.progress = total and total > 0 and math.floor(got * 100 / total) or nil
+          q[#q + 1] = { type = "progress", job = op, progress = op.progress, bytes = got, total = total }
+        end
+      end
+    end
+  end
   client:_reap()
   busy[client] = client._npending > 0 or nil
   return raised
+end
+
+-- A wait = false save or fetch: from now on each step that saw its body grow
+-- queues one "progress" event for it (one per step at most, however many
+-- chunks arrived), with bytes so far and the announced total.
+function scheduler.watch(client, op)
+  client._watched = client._watched or {}
+  client._watched[op] = true
 end
 
 -- A wait took obj's completion: the host does not get it a second time.
