@@ -14,7 +14,8 @@ local function sh(cmd)
 end
 
 -- Beside the emulator the build made (FIREFLY_EMULATOR names it).
-local host = (os.getenv("FIREFLY_EMULATOR") or "build/bin/firefly-emulator"):gsub("firefly%-emulator$", "firefly-c-host")
+local host = (os.getenv("FIREFLY_EMULATOR") or "build/bin/firefly-emulator")
+  :gsub("firefly%-emulator$", "firefly-c-host")
 
 describe("a C host with its own epoll loop", function()
   local dir
