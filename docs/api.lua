@@ -68,7 +68,7 @@ api.options = {
 api.call_options = {
   model_version = "the x-model-version header (\"image5\" routes generate_images to /v4)",
   timeout = "this job's deadline in seconds, instead of the client's",
-  on_progress = "called with the job at each status change",
+  on_progress = "called with the job at each status change, and as its {path} inputs upload",
   wait = "false: return the job at once instead of waiting for the result",
   cache = "false: do not answer this call from the client's cache",
   journal = "false: keep this call out of the client's journal",
@@ -126,8 +126,11 @@ api.classes = {
   { name = "firefly.Job", doc = "A Firefly async job (opts.wait = false, or ff:job).",
     fields = {
       { "id", "string?", "Adobe's jobId, once accepted" },
-      { "status", "string", '"submitting", "pending", "running", "succeeded", "failed", "canceled", "timeout"' },
+      { "status", "string", '"uploading" (its {path} inputs), "submitting", "pending", "running", "succeeded", '
+        .. '"failed", "canceled", "timeout"' },
       { "progress", "number?", "percent, as Adobe reports it" },
+      { "uploaded", "integer?", "bytes of its {path} inputs sent so far, while and after uploading" },
+      { "upload_size", "integer?", "bytes of its {path} inputs to upload (those not uploaded before)" },
       { "finished", "boolean" },
       { "operation", "string", "the registry name of the operation" },
       { "status_url", "string?" }, { "cancel_url", "string?" },

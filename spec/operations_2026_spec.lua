@@ -74,7 +74,7 @@ describe("the 2026 operations", function()
       local j = assert(ff:generate_images({ prompt = "a paper boat", aspectRatio = "auto", seeds = { 5 },
         referenceBlobs = { { source = { path = HERO }, usage = "general" } } },
         { model_version = "image5", wait = false, on_progress = function(job) seen[#seen + 1] = job.status end }))
-      assert.are.equal("submitting", j.status)
+      assert.are.equal("uploading", j.status) -- the file goes up as the job is stepped
       local r = assert(j:wait(20))
       assert.are.equal(before + 1, emu:count("POST", "^/v2/storage/image$"))
       assert.truthy(j.id and j.id ~= "")

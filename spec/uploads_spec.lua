@@ -74,3 +74,97 @@ describe("media.check", function()
     end
   end)
 end)
+
+-- A {path} source in a wait = false call (issue 10): the upload is a transfer
+-- of the engine, the file read in bounded chunks as the socket takes them, so
+-- the call returns at once with a job that is "uploading"; the host's
+-- ff:step drives it, with the upload's progress on the event queue, and
+-- inside ff:map the same call yields to the other coroutines.
+describe("an upload behind a stalled server", function()
+  local hostile = require "helpers.hostile"
+  local firefly = require "firefly"
+  local srv, dir, big
+  local SIZE = 12 * 1024 * 1024 -- over what the kernel's socket buffers take in at once
+
+  setup(function()
+    srv = hostile.start("slowupload")
+    dir = helper.tmpdir()
+    big = dir .. "/big.png"
+    local f = assert(io.open(big, "wb"))
+    local png = assert(helper.slurp("spec/fixtures/hero.png"))
+    f:write(png, string.rep("\0", SIZE - #png))
+    f:close()
+  end)
+  teardown(function()
+    srv:stop()
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
+  local function client()
+    return firefly.new { client_id = "id", access_token = "token", api_url = srv.url:gsub("/$", ""),
+                         poll_interval = 0.1 }
+  end
+
+  -- The most body bytes of an upload the server has read, from its log.
+  local function received()
+    local most = 0
+    for _, line in ipairs(srv:requests()) do
+      local n = tonumber(line:match("^body (%d+)$"))
+      if n and n > most then most = n end
+    end
+    return most
+  end
+
+  local function body()
+    return { image = { source = { path = big } }, size = { width = 160, height = 96 } }
+  end
+
+  it("returns from a wait = false call at once, uploading, and ff:step(0) drives it to the end", function()
+    local ff = client()
+    finally(function() ff:close() end)
+    local j = assert(ff:expand_image(body(), { wait = false }))
+    assert.are.equal("uploading", j.status)
+    assert.is_true((j.uploaded or 0) < SIZE)
+    assert.is_true(received() < SIZE, received() .. " bytes were uploaded before the call returned")
+    local progress, last = 0, 0
+    while not j.finished do
+      for _, ev in ipairs(ff:step(0.05)) do
+        if ev.job == j and ev.type == "status" and ev.status == "uploading" then
+          assert.is_true(j.uploaded >= last)
+          last = j.uploaded
+          if j.uploaded > 0 and j.uploaded < SIZE then progress = progress + 1 end
+        end
+      end
+    end
+    assert(j.result, j.err and tostring(j.err))
+    assert.are.equal("succeeded", j.status)
+    assert.are.equal(SIZE, j.uploaded)
+    assert.are.equal(SIZE, j.upload_size)
+    assert.are.equal(SIZE, received())
+    assert.is_true(progress >= 2, progress .. " progress events part way through the upload")
+  end)
+
+  it("yields inside ff:map while the upload goes on, so another item finishes first", function()
+    local emu = helper.start { job_seconds = 0.1 }
+    local ff, other = client(), emu:client { poll_interval = 0.1 }
+    finally(function()
+      ff:close()
+      other:close()
+      emu:stop()
+    end)
+    local uploading
+    local order = {}
+    local _, errs = ff:map({ "upload", "quick" }, function(what)
+      if what == "upload" then
+        local r, err = ff:expand_image(body(), { on_progress = function(j) uploading = uploading or j end })
+        order[#order + 1] = what
+        return r, err
+      end
+      local r, err = other:generate_images { prompt = "meanwhile", size = { width = 16, height = 16 } }
+      order[#order + 1] = what .. " (the upload was " .. tostring(uploading and uploading.status) .. ")"
+      return r, err
+    end, { concurrency = 2 })
+    assert.are.same({}, errs)
+    assert.are.same({ "quick (the upload was uploading)", "upload" }, order)
+  end)
+end)

@@ -54,6 +54,8 @@ static int build(ff_call *c, const char *token) {
   x->timeout = c->timeout;
   x->max_body = c->max_body;
   x->file = c->file;
+  x->source = c->source;
+  x->source_size = c->source_size;
   x->min_rate = c->min_rate;
   x->rate_grace = c->rate_grace;
   x->https_only = c->https_only;
@@ -148,6 +150,10 @@ static void finished(ff_xfer *x) {
     ff_error_free(&err);
   }
   c->done(c, x, NULL);
+}
+
+curl_off_t ff_call_sent(const ff_call *c) {
+  return c->x ? ff_xfer_sent(c->x) : 0;
 }
 
 int ff_call_busy(const ff_call *c) {

@@ -27,6 +27,8 @@ struct ff_call {
   int follow_redirects;
   int https_only;      /* no plain-HTTP URL, redirects included */
   FILE *file;
+  FILE *source;        /* the body is read from this file instead (see ff_xfer), not owned */
+  curl_off_t source_size;
   size_t max_body;
   double min_rate;     /* see ff_xfer */
   double rate_grace;
@@ -47,6 +49,8 @@ int ff_call_set(ff_call *c, const char *method, const char *url, const char *bod
 /* 0: under way, done comes later (never from inside this call). -1: err says why. */
 int ff_call_send(ff_call *c, ff_error *err);
 int ff_call_busy(const ff_call *c);
+/* Body bytes the attempt on the wire has sent so far. */
+curl_off_t ff_call_sent(const ff_call *c);
 /* Drops whatever is in flight; done is not called. */
 void ff_call_abort(ff_call *c);
 void ff_call_free(ff_call *c);

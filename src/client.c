@@ -30,6 +30,8 @@ typedef struct ff_op {
   char *path;        /* OP_DOWNLOAD to a file: the final name ... */
   char *tmp;         /* ... and the temporary one written first */
   FILE *file;
+  FILE *source;      /* an upload's file, read as the socket takes it */
+  long long source_size, reported; /* its size, and the bytes sent last said (FF_EV_SENT) */
   int finished;
 } ff_op;
 
@@ -54,6 +56,7 @@ struct ff_client {
   ff_event *head, *tail;
   uint64_t *reap;     /* operations released during a step, freed after it */
   int pollfd_taken;   /* a host waits on the descriptor: timeout() need not cover sockets */
+  unsigned long uploads; /* operations with a source file still open: their progress is reported */
   size_t nreap, capreap;
   size_t max_download;
   double min_download_rate, rate_grace;
@@ -127,6 +130,11 @@ static void op_close_file(ff_op *op) {
   if (op->file) fclose(op->file);
   op->file = NULL;
   if (op->tmp) unlink(op->tmp); /* never leave a partial file behind */
+  if (op->source) {
+    fclose(op->source);
+    op->source = NULL;
+    op->client->uploads--;
+  }
 }
 
 static void op_free(ff_client *c, ff_op *op) {
@@ -312,6 +320,7 @@ static void call_done(ff_call *call, ff_xfer *x, ff_error *err) {
   int ok = err == NULL && x->code == CURLE_OK && x->status >= 200 && x->status < 300;
   ff_event *ev = ff_event_new(ok ? FF_EV_DONE : FF_EV_ERROR, op->handle);
   op->finished = 1;
+  if (op->source) op_close_file(op); /* an upload is over: its file is not read again */
   if (ok && op->file) {
     /* The whole body is on disk before the file takes its final name. */
     FILE *f = op->file;
@@ -368,6 +377,50 @@ nomem:
   if (op) op_free(c, op);
   ff_error_set(err, FF_E_NOMEM, "out of memory starting a request");
   return 0;
+}
+
+uint64_t ff_client_upload(ff_client *c, const char *url, const char *path, const char *content_type,
+                          ff_error *err) {
+  long long size = 0;
+  FILE *f = ff_file_source(path, &size, err);
+  ff_op *op;
+  if (f == NULL) return 0;
+  op = op_new(c, OP_REQUEST);
+  if (op == NULL) {
+    fclose(f);
+    ff_error_set(err, FF_E_NOMEM, "out of memory starting an upload");
+    return 0;
+  }
+  op->source = f;
+  op->source_size = size;
+  c->uploads++;
+  ff_call_init(&op->call, &c->ctx, call_done, op);
+  op->call.retry = FF_RETRY_IDEMPOTENT; /* a repeated upload costs nothing but a second id */
+  op->call.source = f;
+  op->call.source_size = (curl_off_t)size;
+  if (ff_call_set(&op->call, "POST", url, NULL, 0, content_type) != 0) {
+    op_free(c, op);
+    ff_error_set(err, FF_E_NOMEM, "out of memory starting an upload");
+    return 0;
+  }
+  return call_start(c, op, err);
+}
+
+/* Each upload whose body went on since the last step says so, once per step. */
+static void report_uploads(ff_client *c) {
+  uint32_t i;
+  for (i = 0; i < c->nslots && c->uploads > 0; i++) {
+    ff_op *op = c->slots[i].op;
+    long long sent;
+    ff_event *ev;
+    if (op == NULL || op->source == NULL || op->finished) continue;
+    sent = (long long)ff_call_sent(&op->call);
+    if (sent <= op->reported || (ev = ff_event_new(FF_EV_SENT, op->handle)) == NULL) continue;
+    op->reported = sent;
+    ev->sent = sent;
+    ev->total = op->source_size;
+    emit(&c->ctx, ev);
+  }
 }
 
 /*
@@ -498,6 +551,7 @@ void ff_client_step(ff_client *c, double max_wait) {
   for (;;) {
     double left = end - ff_now();
     ff_engine_step(c->engine, left > 0 ? left : 0);
+    if (c->uploads > 0) report_uploads(c);
     reap(c);
     if (c->head || left <= 0 || ff_engine_idle(c->engine)) break;
   }

@@ -83,6 +83,13 @@ ff_event *ff_client_event(ff_client *c);
 /* Seconds until the client needs a step: 0 now, -1 only when nothing is pending. */
 double ff_client_timeout(ff_client *c);
 /*
+** POSTs the file at path as the body (content_type), read in bounded chunks
+** as the socket takes them; FF_EV_SENT events say how far it got, then a
+** done or error ends it as for a request. 0 and err (io) when it cannot be read.
+*/
+uint64_t ff_client_upload(ff_client *c, const char *url, const char *path, const char *content_type,
+                          ff_error *err);
+/*
 ** Waits up to max_wait seconds until one of n clients has work, all at once;
 ** ready[i] is then 1 for each that has. The number ready, or -1 out of memory.
 */

@@ -17,6 +17,7 @@
 #include "poller.h"
 
 #define FF_ERRBODY_CAP (64 * 1024) /* a non-2xx body beside a file sink */
+#define FF_READ_CHUNK (64 * 1024)  /* the most of a source file read in one go, inside one step */
 
 struct ff_engine {
   CURLM *multi;
@@ -390,6 +391,34 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
   return 0;
 }
 
+/*
+** An upload's body, from its file as the socket takes it: at most one chunk
+** per call, so a step never reads a whole file. A read error aborts the
+** transfer; a file that shrank since its size was taken ends it short, and
+** libcurl reports that as an error too.
+*/
+static size_t on_read(char *p, size_t size, size_t n, void *ud) {
+  ff_xfer *x = ud;
+  size_t len = size * n, got;
+  if (len > FF_READ_CHUNK) len = FF_READ_CHUNK;
+  got = fread(p, 1, len, x->source);
+  if (got == 0 && ferror(x->source)) return CURL_READFUNC_ABORT;
+  return got;
+}
+
+static int on_seek(void *ud, curl_off_t offset, int origin) {
+  ff_xfer *x = ud;
+  clearerr(x->source);
+  return fseeko(x->source, (off_t)offset, origin) == 0 ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_CANTSEEK;
+}
+
+curl_off_t ff_xfer_sent(ff_xfer *x) {
+  curl_off_t sent = 0;
+  if (x->easy == NULL || !x->running) return 0;
+  if (curl_easy_getinfo(x->easy, CURLINFO_SIZE_UPLOAD_T, &sent) != CURLE_OK) return 0;
+  return sent;
+}
+
 /* Keeps the few response headers the protocol layer needs; C only, no Lua. */
 static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   ff_xfer *x = ud;
@@ -433,6 +462,10 @@ static int reset_sinks(ff_xfer *x) {
     if (fflush(x->file) != 0 || ftruncate(fileno(x->file), 0) != 0) return -1;
     rewind(x->file);
   }
+  if (x->source != NULL) {
+    clearerr(x->source);
+    if (fseeko(x->source, 0, SEEK_SET) != 0) return -1;
+  }
   return 0;
 }
 
@@ -454,6 +487,14 @@ static int setup(ff_xfer *x) {
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, x->https_only ? "https" : "http,https");
   if (strcmp(x->method, "GET") == 0) {
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  } else if (x->source != NULL) {
+    /* A POST whose body libcurl pulls from the file, a chunk at a time. */
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(h, CURLOPT_READDATA, x);
+    curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+    curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, x->source_size);
   } else {
     /* POSTFIELDS with an explicit size also serves PUT with an empty body. */
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, x->body.data ? x->body.data : "");
@@ -492,7 +533,7 @@ static int setup(ff_xfer *x) {
 static int attempt(ff_xfer *x) {
   ff_engine *e = x->engine;
   if (reset_sinks(x) != 0) {
-    snprintf(x->errbuf, sizeof x->errbuf, "cannot rewind the output file");
+    snprintf(x->errbuf, sizeof x->errbuf, "cannot rewind the %s file", x->file ? "output" : "upload's");
     return -1;
   }
   x->easy = easy_get(e);

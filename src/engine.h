@@ -62,6 +62,8 @@ struct ff_xfer {
   double timeout;              /* per attempt, 0 for none (downloads rely on the stall timeout) */
   size_t max_body;             /* cap on a body, kept in memory or streamed to file */
   FILE *file;                  /* 2xx bodies stream here when set */
+  FILE *source;                /* when set, the request body is read from here, in bounded chunks */
+  curl_off_t source_size;      /* its length (Content-Length); it is rewound for every attempt */
   int secret;                  /* headers, body or response hold a secret: wiped before freed */
   double min_rate;             /* bytes/s a body must average once rate_grace has passed; 0: none */
   double rate_grace;
@@ -128,5 +130,7 @@ int ff_xfer_start(ff_xfer *x);
 /* Stops the transfer if it runs and frees it; done is not called. */
 void ff_xfer_free(ff_xfer *x);
 int ff_xfer_header(ff_xfer *x, const char *fmt, ...);
+/* Request body bytes sent by the attempt on the wire now (0 when none is). */
+curl_off_t ff_xfer_sent(ff_xfer *x);
 
 #endif

@@ -22,6 +22,11 @@ FILE *ff_file_tmp(const char *path, ff_rng *rng, char **tmp, ff_error *err);
 /* Flushes, fsyncs and closes f, then renames tmp to path; on any failure tmp is removed. */
 int ff_file_commit(FILE *f, const char *tmp, const char *path, ff_error *err);
 /* Copies src to path through a temporary name, as a download would. */
+/*
+** A regular file opened to be read as a request body, and its size; NULL and
+** err (io) otherwise. A FIFO or device is refused without blocking on it.
+*/
+FILE *ff_file_source(const char *path, long long *size, ff_error *err);
 int ff_file_copy(const char *src, const char *path, ff_rng *rng, ff_error *err);
 /* Removes dir's "*.part-xxxxxxxx" files older than age seconds; how many went. */
 int ff_files_clean(const char *dir, double age);

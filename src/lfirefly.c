@@ -337,6 +337,7 @@ static const char *event_type(ff_evtype t) {
     case FF_EV_ACCEPTED: return "accepted";
     case FF_EV_STATUS: return "status";
     case FF_EV_DONE: return "done";
+    case FF_EV_SENT: return "sent";
     default: return "error";
   }
 }
@@ -355,6 +356,10 @@ static void push_event(lua_State *L, ff_event *ev) {
   set_str(L, "content_type", ev->content_type);
   set_str(L, "path", ev->path);
   if (ev->http_status) set_int(L, "http_status", ev->http_status);
+  if (ev->type == FF_EV_SENT) {
+    set_num(L, "sent", (double)ev->sent);
+    set_num(L, "total", (double)ev->total);
+  }
   if (ev->type == FF_EV_DONE && ev->path == NULL) {
     if (!(looks_json(&ev->body, ev->content_type) && set_json(L, "data", &ev->body))) {
       lua_pushlstring(L, ev->body.data ? ev->body.data : "", ev->body.len);
@@ -428,6 +433,17 @@ static int f_request(lua_State *L) {
   ff_error err;
   ff_error_init(&err);
   return push_handle(L, ff_client_request(lc->c, methods[m], url, body, len, ctype, modes[r], &err), &err);
+}
+
+/* upload(url, path, content_type): the file POSTed as it is read; "sent" events, then done or error. */
+static int f_upload(lua_State *L) {
+  lclient *lc = check_open(L);
+  const char *url = check_cstr(L, 2, "url");
+  const char *path = check_cstr(L, 3, "path");
+  const char *ctype = opt_header(L, 4, "content type");
+  ff_error err;
+  ff_error_init(&err);
+  return push_handle(L, ff_client_upload(lc->c, url, path, ctype, &err), &err);
 }
 
 /* A number is not a URL: no coercion of 42 into host "42". */
@@ -632,7 +648,7 @@ static int io_new(lua_State *L) {
 }
 
 static const luaL_Reg meth[] = {
-  {"submit", f_submit}, {"attach", f_attach}, {"request", f_request}, {"download", f_download},
+  {"submit", f_submit}, {"attach", f_attach}, {"request", f_request}, {"upload", f_upload}, {"download", f_download},
   {"copy", f_copy},
   {"cancel", f_cancel}, {"progress", f_progress}, {"step", f_step}, {"timeout", f_timeout}, {"pollfd", f_pollfd},
   {"events", f_events}, {"stats", f_stats},

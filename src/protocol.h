@@ -71,7 +71,8 @@ typedef enum ff_evtype {
   FF_EV_ACCEPTED, /* a job was accepted: job_id, status_url, cancel_url */
   FF_EV_STATUS,   /* a job's status or progress changed */
   FF_EV_DONE,     /* finished well: body is the job document, response, or bytes */
-  FF_EV_ERROR     /* finished badly: err */
+  FF_EV_ERROR,    /* finished badly: err */
+  FF_EV_SENT      /* an upload's body went on: sent of total bytes (it is not finished) */
 } ff_evtype;
 
 typedef struct ff_event {
@@ -88,6 +89,7 @@ typedef struct ff_event {
   char content_type[128];
   ff_buf body;
   char *path;     /* a finished download's file */
+  long long sent, total; /* FF_EV_SENT */
   ff_error err;
 } ff_event;
 

@@ -59,7 +59,7 @@ function firefly.set_wait(fn) end
 ---@field journal? boolean false: keep this call out of the client's journal
 ---@field max_retries? number retries for this call, instead of the client's
 ---@field model_version? string the x-model-version header ("image5" routes generate_images to /v4)
----@field on_progress? fun(job: firefly.Job) called with the job at each status change
+---@field on_progress? fun(job: firefly.Job) called with the job at each status change, and as its {path} inputs upload
 ---@field timeout? number this job's deadline in seconds, instead of the client's
 ---@field validate? "strict"|"warn"|"off" the client's validate, for this call
 ---@field wait? boolean false: return the job at once instead of waiting for the result
@@ -211,8 +211,10 @@ function Client:close() end
 ---A Firefly async job (opts.wait = false, or ff:job).
 ---@class firefly.Job
 ---@field id? string Adobe's jobId, once accepted
----@field status string "submitting", "pending", "running", "succeeded", "failed", "canceled", "timeout"
+---@field status string "uploading" (its {path} inputs), "submitting", "pending", "running", "succeeded", "failed", "canceled", "timeout"
 ---@field progress? number percent, as Adobe reports it
+---@field uploaded? integer bytes of its {path} inputs sent so far, while and after uploading
+---@field upload_size? integer bytes of its {path} inputs to upload (those not uploaded before)
 ---@field finished boolean
 ---@field operation string the registry name of the operation
 ---@field status_url? string

@@ -1,5 +1,5 @@
 -- The few file helpers the library needs, written once: reading a whole
--- (regular, bounded) file, making and removing folders through the core (no
+-- (regular, bounded) file or its head, making and removing folders through the core (no
 -- shell), and, for the launcher alone, quoting for /bin/sh and a portable
 -- os.execute result (Lua 5.1 and LuaJIT give a number, 5.2+ a boolean and a code).
 
@@ -35,6 +35,17 @@ function fs.read(path, max)
   if bytes == nil then return max and "" or nil, path .. ": cannot be read" end
   if max and #bytes > max then return nil, ("%s is more than %d bytes"):format(path, max) end
   return bytes
+end
+
+-- The first n bytes of a file (all of it when shorter), or nil and the reason.
+function fs.head(path, n)
+  local why = fs.unreadable(path)
+  if why then return nil, why end
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local bytes = f:read(n)
+  f:close()
+  return bytes or ""
 end
 
 function fs.mkdir_p(dir)

@@ -81,6 +81,7 @@ function Client:_reap()
       message = "the engine has nothing in flight for this operation (its last event was lost)" }
     obj.finished = true
     scheduler.wake(obj)
+    if obj._then then obj._then(nil, obj.err) end -- an upload: its job ends too
   end
   self._npending = 0
 end
@@ -136,6 +137,7 @@ function Client:close()
     obj.err = errors.new { kind = "canceled", message = "the client was closed" }
     obj.finished = true
     scheduler.wake(obj)
+    if obj._then then obj._then(nil, obj.err) end -- an upload: its job ends too
     self._pending[handle] = nil
   end
   self._npending = 0

@@ -17,7 +17,16 @@ inputs.REUSE_SECONDS = 6 * 86400
 -- A valid uuid4 standing in for ids not yet known, to validate before uploading.
 local PLACEHOLDER = "00000000-0000-4000-8000-000000000000"
 
-local digest = core.sha256 -- a file is known by its content
+-- A file is known by its content: its sha256, read by the core in 64 KiB
+-- chunks (the one read of a whole file left inside the call; the upload
+-- itself reads it again, in the engine, as the socket takes it).
+local function digest(path)
+  local sum, why = core.sha256_file(path)
+  if not sum then
+    return nil, errors.new { kind = "validation", message = "cannot read image file " .. tostring(why) }
+  end
+  return sum
+end
 
 -- Every {path = ...} source in a body, found by walking it: {holder, key, path}.
 local function find(v, out)
@@ -53,7 +62,7 @@ end
 
 -- Checks a body without sending anything: every file is read and checked
 -- (against the operation's input size limit too), and in "strict" mode the rest
--- validated with stand-in ids. Returns the files ({path, bytes, mime, digest}
+-- validated with stand-in ids. Returns the files ({path, size, mime, digest}
 -- per source, in body order) or nil, err. The CLI's dry run uses it too.
 -- `op`: a registry name or entry (firefly.operations); opts: model_version,
 -- validate ("strict" when nil), warn (gets what "warn" mode lets through),
@@ -73,16 +82,18 @@ function inputs.check(op, body, opts)
     if type(f.path) ~= "string" or f.path == "" then
       return bad_path("an image source's path must be a non-empty string")
     end
-    local bytes, mime = upload.load(f.path)
-    if not bytes then return nil, mime end
+    local size, mime = upload.inspect(f.path)
+    if not size then return nil, mime end
     local limit = entry and entry.max_input_bytes
-    if limit and #bytes > limit and mode ~= "off" then
-      local why = ("%s is %d bytes; %s takes inputs of at most %d MB (%d bytes)"):format(f.path, #bytes,
+    if limit and size > limit and mode ~= "off" then
+      local why = ("%s is %d bytes; %s takes inputs of at most %d MB (%d bytes)"):format(f.path, size,
         entry.method, math.floor(limit / 1048576), limit)
       if mode ~= "warn" then return bad_path(why) end
       if opts.warn then opts.warn(why .. " (sent anyway: validate = \"warn\")") end
     end
-    files[#files + 1] = { path = f.path, bytes = bytes, mime = mime, digest = digest(bytes), source = f.source }
+    local sum, derr = digest(f.path)
+    if not sum then return nil, derr end
+    files[#files + 1] = { path = f.path, size = size, mime = mime, digest = sum, source = f.source }
   end
   if mode == "strict" and not opts.body_judged then
     local list = validate.request(entry and entry.name or op, replaced(body, found, {}),
@@ -108,27 +119,65 @@ function inputs.identity(body, files)
   return copy(body, swap)
 end
 
--- Uploads the files (once per content while the id is young) and returns
--- the body to send, with {uploadId = ...} in their place; or nil, err.
-function inputs.upload(client, body, files, opts)
-  if #files == 0 then return body end
-  local known = client._uploads
-  if not known then
-    known = {}
-    client._uploads = known
-  end
-  local ids = {}
+-- The upload ids already known for some files (source -> id: an upload of
+-- the same content by this client, while the id is young) and the files
+-- still to upload.
+function inputs.known(client, files)
+  local known = client._uploads or {}
+  client._uploads = known
+  local ids, todo = {}, {}
   for _, f in ipairs(files) do
     local hit = known[f.digest]
     if hit and client:_clock() - hit.at < inputs.REUSE_SECONDS then
       ids[f.source] = hit.id
     else
-      local id, err = upload.send(client, f.bytes, f.mime, opts.timeout)
-      if not id then return nil, err end
-      known[f.digest] = { id = id, at = client:_clock() }
-      ids[f.source] = id
+      todo[#todo + 1] = f
     end
   end
+  return ids, todo
+end
+
+-- Starts the uploads of `todo`, all at once, as transfers of the engine:
+-- on_sent(bytes) hears how many bytes of them all went on so far, and
+-- over(ids) comes once every file is up (ids: source -> upload id, the known
+-- ones included), or over(nil, err) at the first failure (the others are
+-- stopped). Returns the transfers, or nil, err when one cannot start.
+function inputs.start(client, todo, ids, on_sent, over)
+  local sent, left, xfers, failed = {}, #todo, {}, false
+  local function total()
+    local n = 0
+    for i = 1, #todo do n = n + (sent[i] or 0) end
+    return n
+  end
+  for i, f in ipairs(todo) do
+    local xfer, err = upload.start(client, f.path, f.mime, function(bytes)
+      sent[i] = bytes
+      on_sent(total())
+    end)
+    if not xfer then
+      for _, x in ipairs(xfers) do x:cancel() end
+      return nil, err
+    end
+    xfer._then = function(id, uerr)
+      if failed then return end
+      if not id then
+        failed = true
+        for _, x in ipairs(xfers) do x:cancel() end
+        return over(nil, uerr)
+      end
+      client._uploads[f.digest] = { id = id, at = client:_clock() }
+      ids[f.source], sent[i], left = id, f.size, left - 1
+      on_sent(total())
+      if left == 0 then over(ids) end
+    end
+    xfers[i] = xfer
+  end
+  return xfers
+end
+
+-- The body to send: each {path} source replaced by {uploadId = ...}.
+function inputs.sending(body, files, ids)
+  if #files == 0 then return body end
   return replaced(body, files, ids)
 end
 

@@ -32,7 +32,7 @@ end
 local function callback_raised(self, e)
   self._on_progress = nil
   if self._raised == nil and not self._raised_once then self._raised = e end
-  if not self.finished and self._handle then self._client._core:cancel(self._handle) end
+  if not self.finished and (self._handle or self._uploads) then self:cancel() end
   scheduler.wake(self)
 end
 
@@ -93,9 +93,60 @@ function Job:wait(timeout)
 end
 
 -- Asks Firefly to cancel; the job ends (canceled, or done if it won the race).
+-- While its inputs upload, nothing was submitted yet: the uploads stop, and
+-- the job ends canceled.
 function Job:cancel()
   if self.finished then return false end
+  if self._uploads then
+    for _, xfer in ipairs(self._uploads) do xfer:cancel() end
+    return true
+  end
   return self._client._core:cancel(self._handle)
+end
+
+-- ---- a job whose inputs upload first ----
+
+-- A job in status "uploading": nothing is submitted until its files are up
+-- (lua/firefly/submit.lua starts them and calls _submitted or _failed).
+-- uploaded and upload_size count the bytes of its uploads.
+function job.uploading(client, op, opts, size)
+  local j = job.new(client, nil, op, opts)
+  j.status, j.uploaded, j.upload_size, j._uploads = "uploading", 0, size, {}
+  return j
+end
+
+-- How far the uploads got (bytes of all of them): queued for the host, and
+-- on_progress told, like a status.
+function Job:_sent(bytes)
+  if self.finished or bytes <= self.uploaded then return end
+  self.uploaded = bytes
+  scheduler.post(self._client, self, "status")
+  if self._on_progress then
+    local ok, e = pcall(self._on_progress, self)
+    if not ok then callback_raised(self, e) end
+  end
+end
+
+-- Every file is up and the body went to the engine: the job goes on as any other.
+function Job:_submitted(handle)
+  self._uploads = nil
+  if self.finished or self._raised ~= nil or self._raised_once then -- the submit is not wanted
+    self._client._core:cancel(handle)
+    return
+  end
+  self._handle, self.status = handle, "submitting"
+  self._client:_track(handle, self)
+  scheduler.post(self._client, self, "status")
+end
+
+-- An upload (or the submit after them) failed: the job ends with that error.
+function Job:_failed(err)
+  self._uploads = nil
+  if self.finished then return end
+  if err.kind == "canceled" then self.status = "canceled" end
+  self.err, self.finished = err, true
+  scheduler.post(self._client, self, "error")
+  scheduler.wake(self)
 end
 
 function Job:__tostring()
@@ -158,6 +209,10 @@ end
 Transfer._broken, Transfer._reraise = broken, reraise
 
 function Transfer:_event(ev)
+  if ev.type == "sent" then -- an upload's body going on; it is not over
+    if self._on_sent then self._on_sent(ev.sent) end
+    return
+  end
   if ev.type == "done" and self._finish then
     self.result, self.err = self._finish(ev) -- a save's checks, once the bytes are on disk
   elseif ev.type == "done" then
@@ -167,7 +222,10 @@ function Transfer:_event(ev)
     if self._on_error then self.err = self._on_error(self.err) end
   end
   self.finished = self.result ~= nil or self.err ~= nil
-  if self.finished then scheduler.wake(self) end
+  if self.finished then
+    scheduler.wake(self)
+    if self._then then self._then(self.result, self.err) end
+  end
 end
 
 return job

@@ -39,6 +39,17 @@ function scheduler.open_queue(client)
   client._queue = client._queue or {}
 end
 
+-- Queues one event of obj (a job or transfer) for the host, once; a
+-- terminal one ("done", "error") is remembered, so a wait can take it.
+-- Events made in Lua (a job's uploads) come this way too.
+function scheduler.post(client, obj, type)
+  local q = client._queue
+  if not q then return end
+  local rec = { type = type, job = obj, status = obj.status, progress = obj.progress, err = obj.err }
+  q[#q + 1] = rec
+  if type == "done" or type == "error" then obj._queued = rec end
+end
+
 -- Steps one client's engine (up to `wait` seconds) and dispatches what it
 -- produced. User callbacks run here, after the step returned; one that raises
 -- is its own operation's error (lua/firefly/job.lua). Returns the first
@@ -47,7 +58,7 @@ end
 -- client's _pump (the CLI's Ctrl-C check) sees every step.
 function scheduler.step(client, wait)
   local evs = client._core:step(wait)
-  local q, raised = client._queue, nil
+  local raised = nil
   for i = 1, #evs do
     local ev = evs[i]
     local target = client._pending[ev.handle]
@@ -63,15 +74,10 @@ function scheduler.step(client, wait)
       if terminal and target.id then
         client:_log("info", "job %s %s", target.id, target.err and tostring(target.err) or "succeeded")
       end
-      if q then
-        local rec = { type = ev.type, job = target, status = target.status,
-                      progress = target.progress, err = target.err }
-        q[#q + 1] = rec
-        if terminal then target._queued = rec end
-      end
+      if not target._quiet then scheduler.post(client, target, ev.type) end
     end
   end
-  local watched = client._watched
+  local q, watched = client._queue, client._watched
   if q and watched then
     for op in pairs(watched) do
       if op.finished then

@@ -3,7 +3,9 @@
 --      sha256 of its bytes (read and checked here, nothing sent yet);
 --   2. cache: a request already answered is answered from disk;
 --   3. journal: a job an earlier run submitted is re-attached to;
---   4. uploads: {path} sources become upload ids;
+--   4. uploads: {path} sources become upload ids, uploaded by the engine
+--      (the job is "uploading" meanwhile: a wait = false call returns at
+--      once, and a coroutine yields);
 --   5. submit: the body is validated, encoded and handed to the engine.
 -- Keeping the order in one function is what stops a key from ever being
 -- computed from a fresh upload id again (issue 8).
@@ -128,8 +130,9 @@ local function encode(body)
   return nil, errors.new { kind = "validation", message = "the body cannot be sent as JSON: " .. tostring(json) }
 end
 
--- The engine's part: submit the body (json: its encoding, when known already).
-local function send(client, method, op, body, json, opts)
+-- The engine's part: submit the body (json: its encoding, when known
+-- already); the core's handle, or nil, err.
+local function submit_handle(client, op, body, json, opts)
   local model_version = opts.model_version or op.model_version
   local jerr
   if not json then
@@ -141,7 +144,37 @@ local function send(client, method, op, body, json, opts)
                                           opts.max_retries and math.floor(opts.max_retries))
   if not handle then return nil, errors.from_core(err) end
   client:_log("debug", "%s submitted", op.name)
+  return handle
+end
+
+local function send(client, method, op, body, json, opts)
+  local handle, err = submit_handle(client, op, body, json, opts)
+  if not handle then return nil, err end
   return client:_track(handle, job.new(client, handle, method, opts))
+end
+
+-- A job that uploads its files first (inputs.start), then submits: it is
+-- returned at once, "uploading"; the engine sends the files as the host
+-- steps (or a wait waits), and the submit follows the last of them.
+local function upload_then_send(client, method, op, body, files, ids, todo, opts)
+  local size = 0
+  for _, f in ipairs(todo) do size = size + f.size end
+  local j = job.uploading(client, method, opts, size)
+  local function over(done_ids, err)
+    if not done_ids then return j:_failed(err) end
+    -- Whatever goes wrong from here ends this job: nothing else would.
+    local ok, handle, serr = pcall(submit_handle, client, op, inputs.sending(body, files, done_ids), nil, opts)
+    if not ok then
+      handle, serr = nil, errors.new { kind = "validation",
+        message = "the request cannot be sent: " .. tostring(handle) }
+    end
+    if not handle then return j:_failed(serr) end
+    j:_submitted(handle)
+  end
+  local xfers, err = inputs.start(client, todo, ids, function(bytes) j:_sent(bytes) end, over)
+  if not xfers then return nil, err end
+  j._uploads = xfers
+  return j
 end
 
 -- Every generating call: method is the client's method name, op its entry in
@@ -169,10 +202,13 @@ function submit.run(client, method, op, body, opts)
   end
   local j = use_journal and reattach(client, s, key, method, opts)
   if not j then
-    local sent, uerr = inputs.upload(client, body, found, opts)
-    if not sent then return nil, uerr end
+    local ids, todo = inputs.known(client, found)
     local serr
-    j, serr = send(client, method, op, sent, #found == 0 and json or nil, opts)
+    if #todo > 0 then
+      j, serr = upload_then_send(client, method, op, body, found, ids, todo, opts)
+    else
+      j, serr = send(client, method, op, inputs.sending(body, found, ids), #found == 0 and json or nil, opts)
+    end
     if not j then return nil, serr end
     if use_journal then
       j._on_accept = function(job_)

@@ -12,6 +12,9 @@
 --   excess   200, a PNG whose Content-Length promises half of the bytes sent
 --   api42    a Firefly API whose finished job has an output URL of 42 (the number)
 --   png      200, a whole PNG
+--   slowupload  a Firefly API (upload, submit, status, output) that takes an
+--            upload's body 256 KiB every 40 ms, logging "body N" (bytes read so
+--            far) as it goes: a stalled server, as an upload meets it
 
 if ... ~= "helpers.hostile" then
   -- The server itself: lua5.4 hostile.lua MODE LOGFILE PNGFILE
@@ -36,8 +39,45 @@ if ... ~= "helpers.hostile" then
     local log = io.open(logfile, "a")
     log:write(line, "\n")
     log:close()
-    repeat local l = c:receive("*l") until l == "" or l == nil
-    if mode == "trickle" then
+    local length, expect = 0, false
+    repeat
+      local l = c:receive("*l")
+      local n = l and tonumber(l:lower():match("^content%-length:%s*(%d+)"))
+      if n then length = n end
+      if l and l:lower():find("^expect:%s*100%-continue") then expect = true end
+    until l == "" or l == nil
+    if mode == "slowupload" then
+      if expect then c:send("HTTP/1.1 100 Continue\r\n\r\n") end
+      local got = 0
+      while got < length do
+        local piece = c:receive(math.min(262144, length - got))
+        if not piece then break end
+        got = got + #piece
+        if line:find("^POST /v2/storage/image") then
+          log = io.open(logfile, "a")
+          log:write("body ", got, "\n")
+          log:close()
+          socket.sleep(0.04)
+        end
+      end
+      local body, status = nil, "200 OK"
+      if line:find("^POST /v2/storage/image") then
+        body = '{"images":[{"id":"0f9e8d7c-6b5a-4c3d-8e2f-1a0b9c8d7e6f"}]}'
+      elseif line:find("^POST /v3/") then
+        status = "202 Accepted"
+        body = ('{"jobId":"j1","statusUrl":"%s/v3/status/j1","cancelUrl":"%s/v3/cancel/j1"}'):format(base, base)
+      elseif line:find("^GET /v3/status/") then
+        body = ('{"jobId":"j1","status":"succeeded","result":{"size":{"width":8,"height":8},'
+          .. '"outputs":[{"seed":1,"image":{"url":"%s/out.png"}}]}}'):format(base)
+      end
+      if body then
+        head(c, status, "application/json", #body)
+        c:send(body)
+      else
+        head(c, "200 OK", "image/png", #png)
+        c:send(png)
+      end
+    elseif mode == "trickle" then
       head(c, "200 OK", "image/png", 20000)
       local sent = 0
       for _ = 1, 60 do
