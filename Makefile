@@ -26,7 +26,7 @@ DEB_PACKAGES = cmake make gcc pkg-config curl lua5.4 liblua5.4-dev lua-cjson lua
                lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev \
                luajit libluajit-5.1-dev libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev luarocks \
                clang libclang-rt-14-dev valgrind openssl chromium lua-socket lua-cqueues \
-               lua-luv lua-copas love xvfb xauth imagemagick ffmpeg
+               lua-luv lua-copas love xvfb xauth imagemagick ffmpeg zip
 
 .PHONY: all build deps demo test asan bench bench-frame bench-cost chaos fuzz valgrind env lint rock fresh clean
 

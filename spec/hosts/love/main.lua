@@ -4,7 +4,10 @@
 -- with ff:step(0) from love.update, every output saved with
 -- out:save(path, {wait = false}), one loaded as a texture. It prints one
 -- line of figures and quits: 0 when every job and save ended well.
--- Args: the checkout, the emulator's URL, the output directory.
+-- Args: the checkout, the emulator's URL, the output directory. Packed as a
+-- .love with the firefly modules inside (spec/love_spec.lua does), the
+-- checkout is "-": the Lua modules come from the archive alone, and the core
+-- from lib/firefly/core.so beside the .love, as the README tells a game to ship it.
 local ff, jobs, saves = nil, {}, {}
 local seen = {}          -- operation -> { accepted = n, ended = n }
 local step_ms, save_ms = {}, {}
@@ -19,9 +22,16 @@ end
 function love.load(args)
   local root, url
   root, url, out_dir = args[1], args[2], args[3]
-  package.path = root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;" .. package.path
-  package.cpath = root .. "/build/lib/jit/?.so;" .. package.cpath
+  if root ~= "-" then
+    package.path = root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;" .. package.path
+    package.cpath = root .. "/build/lib/jit/?.so;" .. package.cpath
+  else
+    -- A C module cannot be loaded from inside a zip: core.so ships beside the game.
+    package.cpath = love.filesystem.getSourceBaseDirectory() .. "/lib/?.so;" .. package.cpath
+  end
   local firefly = require "firefly"
+  -- Where the module was loaded from: a path in the archive ("firefly/init.lua") when packed.
+  print("firefly_from=" .. debug.getinfo(firefly.new, "S").source)
   ff = firefly.new { client_id = "emulator-client-id", client_secret = "emulator-client-secret",
                      api_url = url, ims_url = url }
   for i = 1, 16 do
