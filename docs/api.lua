@@ -104,7 +104,8 @@ api.client = {
   { name = "pollfd", params = {},
     returns = { { "integer?", "fd", "an epoll descriptor holding every transfer's socket and the next deadline" } },
     doc = "A host's own loop (cqueues, luv, copas, epoll) waits until fd is readable or ff:timeout() seconds pass, "
-      .. "then calls ff:step(0). nil where the platform has no epoll: step on timeout() there." },
+      .. "then calls ff:step(0). nil where the platform has no epoll (macOS, the BSDs; firefly.core.poller is "
+      .. "\"poll\" there): step on ff:timeout() there, which is at most 10 ms while a request is in flight." },
   { name = "events", params = {}, returns = { { '"r"', "events", "what to wait for on pollfd(): readable" } },
     doc = "cqueues' pollable protocol: the client is waited on for reading." },
   { name = "stats", params = {}, returns = { { "table", "stats", "the engine's counters, and pending" } },

@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "compat.h"
 #include "files.h"
+#include "poller.h"
 #include "sha256.h"
 
 #define CLIENT_MT "firefly.core.client"
@@ -949,5 +950,7 @@ LUALIB_API __attribute__((visibility("default"))) int luaopen_firefly_core(lua_S
   luaL_newlib(L, corelib);
   lua_pushliteral(L, FIREFLY_VERSION);
   lua_setfield(L, -2, "version");
+  lua_pushstring(L, ff_poller_name()); /* "epoll", or "poll": then pollfd() is nil */
+  lua_setfield(L, -2, "poller");
   return 1;
 }

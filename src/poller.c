@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#ifdef __linux__
+#if defined(__linux__) && !defined(FF_POLLER_POLL)
+#define FF_POLLER_NAME "epoll"
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -42,6 +43,8 @@ void ff_poller_free(ff_poller *p) {
 }
 
 int ff_poller_fd(const ff_poller *p) { return p->ep; }
+
+const char *ff_poller_name(void) { return FF_POLLER_NAME; }
 
 size_t ff_poller_fds(const ff_poller *p, struct pollfd *out) {
   if (out) {
@@ -100,6 +103,7 @@ int ff_poller_wait(ff_poller *p, int ms, void (*ready)(void *ud, int fd, int fla
 }
 
 #else /* no epoll: a poll() list, and no descriptor for hosts */
+#define FF_POLLER_NAME "poll"
 #include <string.h>
 
 struct ff_poller {
@@ -119,6 +123,8 @@ int ff_poller_fd(const ff_poller *p) {
   (void)p;
   return -1;
 }
+
+const char *ff_poller_name(void) { return FF_POLLER_NAME; }
 
 size_t ff_poller_fds(const ff_poller *p, struct pollfd *out) {
   if (out && p->n > 0) memcpy(out, p->fds, p->n * sizeof *out);

@@ -19,6 +19,8 @@ enum { FF_POLL_IN = 1, FF_POLL_OUT = 2 };
 /* Readiness handed to the callback, as curl_multi_socket_action wants it. */
 enum { FF_READY_IN = 1, FF_READY_OUT = 2, FF_READY_ERR = 4 };
 
+/* "epoll", or "poll" where there is no descriptor to hand out (ff_poller_fd is -1). */
+const char *ff_poller_name(void);
 ff_poller *ff_poller_new(void);
 void ff_poller_free(ff_poller *p);
 /* The descriptor to wait on for readability, or -1 where there is none. */

@@ -181,7 +181,7 @@ function Client:step(wait) end
 ---@return number? seconds # until the client next needs a step; nil when nothing is in flight
 function Client:timeout() end
 
----A host's own loop (cqueues, luv, copas, epoll) waits until fd is readable or ff:timeout() seconds pass, then calls ff:step(0). nil where the platform has no epoll: step on timeout() there.
+---A host's own loop (cqueues, luv, copas, epoll) waits until fd is readable or ff:timeout() seconds pass, then calls ff:step(0). nil where the platform has no epoll (macOS, the BSDs; firefly.core.poller is "poll" there): step on ff:timeout() there, which is at most 10 ms while a request is in flight.
 ---@return integer? fd # an epoll descriptor holding every transfer's socket and the next deadline
 function Client:pollfd() end
 
