@@ -190,7 +190,8 @@ api.classes = {
     } },
   { name = "firefly.Event", doc = "What ff:step returns, one per change.",
     fields = {
-      { "type", '"accepted"|"status"|"progress"|"done"|"error"', "what happened (progress: a transfer's body grew)" },
+      { "type", '"accepted"|"status"|"progress"|"done"|"error"',
+        "what happened (progress: a transfer's body grew, or an uploading job's files went on)" },
       { "job", "firefly.Job|firefly.Transfer", "the job or transfer it happened to" },
       { "status", "string?" }, { "progress", "number?" }, { "err", "firefly.Error?" },
       { "bytes", "number?", "a progress event's body bytes so far" }, { "total", "number?", "and the announced size" },

@@ -129,9 +129,12 @@ describe("an upload behind a stalled server", function()
     local progress, last = 0, 0
     while not j.finished do
       for _, ev in ipairs(ff:step(0.05)) do
-        if ev.job == j and ev.type == "status" and ev.status == "uploading" then
-          assert.is_true(j.uploaded >= last)
-          last = j.uploaded
+        if ev.job == j and ev.type == "progress" then
+          assert.are.equal("uploading", ev.status)
+          assert.are.equal(SIZE, ev.total)
+          assert.are.equal(j.uploaded, ev.bytes)
+          assert.is_true(ev.bytes >= last)
+          last = ev.bytes
           if j.uploaded > 0 and j.uploaded < SIZE then progress = progress + 1 end
         end
       end

@@ -290,7 +290,7 @@ function Output:fetch(opts) end
 
 ---What ff:step returns, one per change.
 ---@class firefly.Event
----@field type "accepted"|"status"|"progress"|"done"|"error" what happened (progress: a transfer's body grew)
+---@field type "accepted"|"status"|"progress"|"done"|"error" what happened (progress: a transfer's body grew, or an uploading job's files went on)
 ---@field job firefly.Job|firefly.Transfer the job or transfer it happened to
 ---@field status? string
 ---@field progress? number

@@ -115,12 +115,17 @@ function job.uploading(client, op, opts, size)
   return j
 end
 
--- How far the uploads got (bytes of all of them): queued for the host, and
--- on_progress told, like a status.
+-- How far the uploads got (bytes of all of them): a "progress" event for the
+-- host, as a save's or fetch's body growing makes one (bytes, total, percent;
+-- job.progress stays Adobe's), and on_progress told.
 function Job:_sent(bytes)
   if self.finished or bytes <= self.uploaded then return end
   self.uploaded = bytes
-  scheduler.post(self._client, self, "status")
+  local q = self._client._queue
+  if q then
+    q[#q + 1] = { type = "progress", job = self, status = self.status, bytes = bytes, total = self.upload_size,
+                  progress = self.upload_size > 0 and math.floor(bytes * 100 / self.upload_size) or nil }
+  end
   if self._on_progress then
     local ok, e = pcall(self._on_progress, self)
     if not ok then callback_raised(self, e) end
