@@ -147,6 +147,36 @@ describe("an upload behind a stalled server", function()
     assert.is_true(progress >= 2, progress .. " progress events part way through the upload")
   end)
 
+  it("cancels a job while it uploads: the upload stops, nothing is submitted, the job ends canceled", function()
+    local ff = client()
+    finally(function() ff:close() end)
+    local submits = function()
+      local n = 0
+      for _, line in ipairs(srv:requests()) do if line:find("^POST /v3/") then n = n + 1 end end
+      return n
+    end
+    local before = submits()
+    local j = assert(ff:expand_image(body(), { wait = false }))
+    for _ = 1, 200 do
+      if (j.uploaded or 0) > 0 then break end
+      ff:step(0.05)
+    end
+    assert.is_true((j.uploaded or 0) > 0, "the upload never started")
+    assert.is_true(j:cancel())
+    local ended
+    while not j.finished do
+      for _, ev in ipairs(ff:step(0.05)) do
+        if ev.job == j and ev.type == "error" then ended = ev end
+      end
+    end
+    assert.are.equal("canceled", j.status)
+    assert.are.equal("canceled", j.err.kind, tostring(j.err))
+    assert.truthy(ended, "the host got the job's end")
+    assert.is_true(j.uploaded < SIZE)
+    assert.are.equal(before, submits())
+    assert.is_nil(ff:timeout(), "something is still in flight")
+  end)
+
   it("yields inside ff:map while the upload goes on, so another item finishes first", function()
     local emu = helper.start { job_seconds = 0.1 }
     local ff, other = client(), emu:client { poll_interval = 0.1 }
