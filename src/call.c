@@ -108,7 +108,7 @@ int ff_call_send(ff_call *c, ff_error *err) {
   if (c->auth) {
     int r;
     /* A statusUrl naming some other host gets no key and no token. */
-    if (!ff_cred_allowed(c->ctx->api_url, c->ctx->api_hosts, c->url)) {
+    if (!ff_cred_allowed_origin(c->ctx->api_origin, c->ctx->api_hosts, c->url)) {
       ff_origin o;
       if (ff_url_origin(c->url, &o) != 0)
         ff_error_set(err, FF_E_AUTH, "refusing to send credentials to an unreadable URL");

@@ -50,6 +50,7 @@ struct ff_client {
   char *api_key;
   char *api_url;
   char *api_hosts;
+  ff_origin api_origin; /* api_url's, read once: every request's credential check compares with it */
   ff_slot *slots;
   uint32_t nslots, capslots, free_head;
   unsigned long active;
@@ -213,6 +214,7 @@ ff_client *ff_client_new(const ff_config *cfg, ff_decoder *dec, ff_error *err) {
   c->ctx.dec = dec;
   c->ctx.api_key = c->api_key;
   c->ctx.api_url = c->api_url;
+  c->ctx.api_origin = c->api_url && ff_url_origin(c->api_url, &c->api_origin) == 0 ? &c->api_origin : NULL;
   c->ctx.api_hosts = c->api_hosts;
   c->ctx.request_timeout = cfg->request_timeout;
   c->ctx.poll_first = cfg->poll_first;

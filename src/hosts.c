@@ -113,16 +113,21 @@ static int entry_matches(const char *entry, size_t len, const ff_origin *t) {
 }
 
 int ff_cred_allowed(const char *api_url, const char *api_hosts, const char *url) {
-  ff_origin t, api;
+  ff_origin api;
   int have_api = api_url != NULL && ff_url_origin(api_url, &api) == 0;
+  return ff_cred_allowed_origin(have_api ? &api : NULL, api_hosts, url);
+}
+
+int ff_cred_allowed_origin(const ff_origin *api, const char *api_hosts, const char *url) {
+  ff_origin t;
   const char *p = api_hosts;
   if (ff_url_origin(url, &t) != 0) return 0;
   if (strcmp(t.scheme, "http") == 0) {
     /* Clear text only where api_url itself is clear text on this machine. */
-    if (!(have_api && strcmp(api.scheme, "http") == 0 && ff_origin_loopback(&api) && ff_origin_loopback(&t)))
+    if (!(api && strcmp(api->scheme, "http") == 0 && ff_origin_loopback(api) && ff_origin_loopback(&t)))
       return 0;
   }
-  if (have_api && ff_origin_same(&api, &t)) return 1;
+  if (api && ff_origin_same(api, &t)) return 1;
   if (strcmp(t.scheme, "https") == 0 && t.port == 443 && ends_with(t.host, ".adobe.io")) return 1;
   while (p && *p) {
     const char *comma = strchr(p, ',');

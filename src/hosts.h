@@ -31,6 +31,8 @@ int ff_url_private(const char *url);
 ** ":port" (without one, only the scheme's default port matches).
 */
 int ff_cred_allowed(const char *api_url, const char *api_hosts, const char *url);
+/* The same with api_url's origin read already (NULL: none), as a client does once, not per request. */
+int ff_cred_allowed_origin(const ff_origin *api, const char *api_hosts, const char *url);
 
 /* Copies url's host into dst[size]; 0, or -1 when url has no readable host. */
 int ff_url_host(const char *url, char *dst, unsigned size);

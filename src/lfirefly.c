@@ -28,6 +28,8 @@
 #define FF_MAX_SECONDS (366 * 86400.0) /* the longest duration C computes with */
 #define FF_MAX_RETRIES 100
 #define DECODE_KEY "firefly.core.decode" /* registry: a private cjson instance's decode */
+#define DOCS_KEY "firefly.core.docs"     /* registry: succeeded job documents of this step, by buffer */
+#define TEXTS_KEY "firefly.core.texts"   /* registry: the text each of those was decoded from */
 
 typedef struct lclient {
   ff_client *c; /* NULL once closed */
@@ -53,9 +55,11 @@ typedef struct dec_args {
   int ok;
 } dec_args;
 
+/* Pushes the text, then what it decodes to (a table: 1). */
 static int push_decoded(lua_State *L, const char *json, size_t len) {
-  lua_getfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
   lua_pushlstring(L, json ? json : "", len);
+  lua_getfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
+  lua_pushvalue(L, -2);
   lua_call(L, 1, 1);
   return lua_istable(L, -1);
 }
@@ -124,6 +128,15 @@ static void decode_accept(lua_State *L, int t, ff_accept *acc) {
   }
 }
 
+/* registry[key][lightuserdata p] = the value at index i. */
+static void keep(lua_State *L, const char *key, const void *p, int i) {
+  lua_getfield(L, LUA_REGISTRYINDEX, key);
+  lua_pushlightuserdata(L, (void *)p);
+  lua_pushvalue(L, i);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
 /* Runs protected: a hostile body may make cjson raise, and must not unwind C frames. */
 static int decode_protected(lua_State *L) {
   dec_args *a = lua_touserdata(L, 1);
@@ -152,9 +165,65 @@ static int decode_protected(lua_State *L) {
     if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) >= 0 && lua_tonumber(L, -1) <= 100)
       doc->progress = lua_tonumber(L, -1);
     lua_pop(L, 1);
+    /* A succeeded document is the done event's body, pushed in this same step: decoded once. */
+    if (strcmp(doc->status, "succeeded") == 0 && a->json) {
+      keep(L, DOCS_KEY, a->json, t);
+      keep(L, TEXTS_KEY, a->json, t - 1); /* push_decoded left the text below the table */
+    }
     a->ok = 1;
   }
   return 0;
+}
+
+/*
+** The table decode_protected kept for this buffer, taken (a table is handed out once: Lua
+** edits a result in place) and pushed, if the buffer still holds the text it was decoded
+** from; 0 and nothing pushed otherwise. By the buffer's address, not by its text: hashing
+** a whole document as a key costs as much again as the memcmp.
+*/
+static int take_doc(lua_State *L, const ff_buf *b) {
+  size_t len;
+  const char *text;
+  int same;
+  if (b->data == NULL) return 0;
+  lua_getfield(L, LUA_REGISTRYINDEX, TEXTS_KEY);
+  lua_pushlightuserdata(L, b->data);
+  lua_rawget(L, -2);
+  text = lua_tolstring(L, -1, &len);
+  same = text != NULL && len == b->len && memcmp(text, b->data, len) == 0;
+  lua_pop(L, 1);
+  lua_pushlightuserdata(L, b->data);
+  lua_pushnil(L);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, DOCS_KEY);
+  lua_pushlightuserdata(L, b->data);
+  lua_rawget(L, -2);
+  lua_pushlightuserdata(L, b->data);
+  lua_pushnil(L);
+  lua_rawset(L, -4);
+  lua_remove(L, -2);
+  if (same && lua_istable(L, -1)) return 1;
+  lua_pop(L, 1);
+  return 0;
+}
+
+static void clear(lua_State *L, const char *key) {
+  lua_getfield(L, LUA_REGISTRYINDEX, key);
+  lua_pushnil(L);
+  while (lua_next(L, -2) != 0) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_pushnil(L);
+    lua_rawset(L, -4);
+  }
+  lua_pop(L, 1);
+}
+
+/* What no event of the step took (an event that could not be made) is not kept. */
+static void forget_docs(lua_State *L) {
+  clear(L, DOCS_KEY);
+  clear(L, TEXTS_KEY);
 }
 
 static int run_decode(void *ud, dec_args *a) {
@@ -362,7 +431,10 @@ static void push_event(lua_State *L, ff_event *ev) {
     set_num(L, "total", (double)ev->total);
   }
   if (ev->type == FF_EV_DONE && ev->path == NULL) {
-    if (!(looks_json(&ev->body, ev->content_type) && set_json(L, "data", &ev->body))) {
+    int json = looks_json(&ev->body, ev->content_type);
+    if (json && take_doc(L, &ev->body)) {
+      lua_setfield(L, -2, "data");
+    } else if (!(json && set_json(L, "data", &ev->body))) {
       lua_pushlstring(L, ev->body.data ? ev->body.data : "", ev->body.len);
       lua_setfield(L, -2, "body");
     }
@@ -504,6 +576,7 @@ static int f_step(lua_State *L) {
     ff_event_free(ev);
     lua_rawseti(L, -2, ++n);
   }
+  forget_docs(L);
   return 1;
 }
 
@@ -946,6 +1019,14 @@ LUALIB_API __attribute__((visibility("default"))) int luaopen_firefly_core(lua_S
   lua_call(L, 1, 0);
   lua_getfield(L, -1, "decode");
   lua_setfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
+  lua_getfield(L, LUA_REGISTRYINDEX, DOCS_KEY);
+  if (!lua_istable(L, -1)) {
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, DOCS_KEY);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, TEXTS_KEY);
+  }
+  lua_pop(L, 1);
   lua_pop(L, 2);
   luaL_newlib(L, corelib);
   lua_pushliteral(L, FIREFLY_VERSION);

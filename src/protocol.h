@@ -103,6 +103,7 @@ typedef struct ff_ctx {
   ff_decoder *dec;
   const char *api_key;
   const char *api_url;    /* its origin gets credentials (ff_cred_allowed) */
+  const struct ff_origin *api_origin; /* api_url's origin, read once (NULL: no api_url) */
   const char *api_hosts;  /* and so do these entries (NULL: none) */
   double request_timeout;
   double poll_first;  /* the first poll, seconds after a job is accepted */
