@@ -72,6 +72,12 @@ local function spelled(status)
 end
 job.spelled = spelled
 
+-- A progress as result.integers gives it: 42, not 42.0, on Lua 5.3+ (without a table per event).
+local tointeger = math.tointeger
+local function integer(v)
+  return tointeger and tointeger(v) or v
+end
+
 -- Errors that end a job with a status document of its own.
 local FROM_DOCUMENT = { job_failed = true, canceled = true, timeout = true }
 
@@ -165,7 +171,7 @@ function Job:_event(ev)
     self.id, self.status_url, self.cancel_url = ev.job_id, ev.status_url, ev.cancel_url
     self.status = "pending"
   elseif t == "status" then
-    self.status, self.progress = spelled(ev.status), ev.progress and result.integers({ ev.progress })[1]
+    self.status, self.progress = spelled(ev.status), ev.progress and integer(ev.progress)
     -- Adobe's succeeded document has no progress; on_progress should still see 100.
     if ev.status == "succeeded" then self.progress = 100 end
   elseif t == "done" then

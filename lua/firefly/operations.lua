@@ -123,9 +123,19 @@ end
 
 -- The entry a call of ff:<method> goes to with this x-model-version: the one
 -- whose selects_on names it, else the method's first entry. nil: no such method.
+local of_method = {} -- method -> its entries, in the list's order (the list is fixed once loaded)
+
 function operations.for_method(method, model_version)
+  local mine = of_method[method]
+  if not mine then
+    mine = {}
+    for _, op in ipairs(operations.list) do
+      if op.method == method then mine[#mine + 1] = op end
+    end
+    of_method[method] = mine
+  end
   local first
-  for _, op in ipairs(operations.list) do
+  for _, op in ipairs(mine) do
     if op.method == method then
       if model_version ~= nil and selects(op, model_version) then return op end
       if not first and not op.selects_on then first = op end

@@ -434,10 +434,11 @@ function check(state, node, value, loc)
     check_number(state, node, value, loc)
   elseif type(value) == "table" then
     -- Without a declared type the shape decides; an empty table is checked both ways.
-    if (t == "array" or t == nil) and is_array(value) and (t or node.items) then
+    -- (type_matches has already seen a declared "array" or "object"; is_array and is_object walk the table.)
+    if t == "array" or (t == nil and node.items and is_array(value)) then
       check_array(state, node, value, loc)
     end
-    if (t == "object" or t == nil) and is_object(value) and (t or node.properties or node.required) then
+    if t == "object" or (t == nil and (node.properties or node.required) and is_object(value)) then
       check_object(state, node, value, loc)
     end
   end

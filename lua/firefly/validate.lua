@@ -159,8 +159,8 @@ local preset_list, preset_set
 
 local function style_presets(_op, _body, _opts, visits, errors)
   for _, visit in ipairs(visits) do
-    local presets = schema.is_object(visit.value) and visit.value.presets
-    if visit.name == "StylesV3" and schema.is_array(presets)
+    local presets = visit.name == "StylesV3" and schema.is_object(visit.value) and visit.value.presets
+    if presets and schema.is_array(presets)
        and not has_error_at(errors, loc_with(visit.loc, "presets")) then
       if not preset_set then
         preset_list, preset_set = openapi.style_presets.presets, {}
@@ -228,10 +228,17 @@ local source_kinds = { "uploadId", "url", "creativeCloudFileId" }
 -- ImageSource and Image 5's ReferenceBlobSourceV3, one input each as well.
 local source_schemas = { ImageSource = true, ReferenceBlobSourceV3 = true }
 
+-- Whether a component's name is an image source's, by name (asked for every visit of every body).
+local is_source = setmetatable({}, { __index = function(t, name)
+  local yes = source_schemas[name] or name:match("^PublicBinaryInput") ~= nil
+  t[name] = yes
+  return yes
+end })
+
 local function image_sources(op, _body, opts, visits, errors)
   for _, visit in ipairs(visits) do
     local source = visit.value
-    if (source_schemas[visit.name] or visit.name:match("^PublicBinaryInput")) and schema.is_object(source) then
+    if is_source[visit.name] and schema.is_object(source) then
       -- Only the kinds this spec declares count (creativeCloudFileId is video's alone).
       local declared = schema.resolve(op.document, "#/components/schemas/" .. visit.name).properties or {}
       local given, names = 0, {}
