@@ -3,6 +3,7 @@
 #   make demo   generate a real image from a prompt (Adobe if credentials are set, else the emulator)
 #   make test   build and run every test (C units, busted on Lua 5.1-5.4 and LuaJIT)
 #   make asan   the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make poll   the host-loop specs on the poll(2) fallback of platforms without epoll
 #   make bench  the throughput benchmark against the emulator
 #   make bench-frame  a 60 Hz host loop: step and save costs per frame, lost events
 #   make bench-cost  instructions and requests per job beside the floor (../shared/peers, PEERS=dir)
@@ -28,7 +29,7 @@ DEB_PACKAGES = cmake make gcc pkg-config curl lua5.4 liblua5.4-dev lua-cjson lua
                clang libclang-rt-14-dev valgrind openssl chromium lua-socket lua-cqueues \
                lua-luv lua-copas love xvfb xauth imagemagick ffmpeg zip
 
-.PHONY: all build deps demo test asan bench bench-frame bench-cost chaos fuzz valgrind env lint rock fresh clean
+.PHONY: all build deps demo test asan poll bench bench-frame bench-cost chaos fuzz valgrind env lint rock fresh clean
 
 all: build
 
@@ -57,6 +58,13 @@ test: build
 
 asan:
 	@$(MAKE) -s test BUILD=build-asan CMAKE_FLAGS="-DFIREFLY_WERROR=ON -DFIREFLY_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug -DFIREFLY_LUAS=5.4,jit"
+
+# macOS and the BSDs have no epoll: the core falls back to poll(2), built here on Linux.
+POLL_SPECS = pollable_spec|event_queue_spec|concurrency_spec|uploads_spec
+poll: deps
+	@cmake -S . -B build-poll -DFIREFLY_WERROR=ON -DFIREFLY_EMULATOR=ON -DFIREFLY_POLLER=poll -DFIREFLY_LUAS=5.4 >/dev/null
+	@cmake --build build-poll -j $(JOBS)
+	@cd build-poll && ctest -j $(JOBS) --output-on-failure -R '$(POLL_SPECS)'
 
 chaos: build
 	@eval "$$($(MAKE) -s env)"; $(LUA) bench/chaos.lua
@@ -126,4 +134,4 @@ fresh: build
 	@tools/fresh-check
 
 clean:
-	rm -rf build build-asan build-fuzz build-rock build.luarocks
+	rm -rf build build-asan build-poll build-fuzz build-rock build.luarocks
