@@ -113,6 +113,7 @@ static int start_fetch(ff_auth *a) {
   x->retry = FF_RETRY_IDEMPOTENT; /* a token request creates nothing: safe to repeat */
   x->timeout = a->ctx->request_timeout;
   x->max_body = 64 * 1024;
+  x->retry_oversize = 1; /* an answer past the cap was broken on the way: ask again */
   x->done = fetched;
   x->ud = a;
   x->secret = 1; /* the form holds the secret, the answer the token: both wiped when freed */

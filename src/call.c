@@ -53,6 +53,7 @@ static int build(ff_call *c, const char *token) {
   x->max_retries = c->max_retries;
   x->timeout = c->timeout;
   x->max_body = c->max_body;
+  x->retry_oversize = c->retry_oversize;
   x->file = c->file;
   x->source = c->source;
   x->source_size = c->source_size;

@@ -30,6 +30,7 @@ struct ff_call {
   FILE *source;        /* the body is read from this file instead (see ff_xfer), not owned */
   curl_off_t source_size;
   size_t max_body;
+  int retry_oversize;  /* see ff_xfer */
   double min_rate;     /* see ff_xfer */
   double rate_grace;
   double timeout;

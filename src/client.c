@@ -373,6 +373,7 @@ uint64_t ff_client_request(ff_client *c, const char *method, const char *url, co
   if (op == NULL) goto nomem;
   ff_call_init(&op->call, &c->ctx, call_done, op);
   op->call.retry = retry;
+  op->call.retry_oversize = 1; /* JSON answers (a models page): past the cap is a fault, if idempotent */
   if (ff_call_set(&op->call, method, url, body, len, content_type) != 0) goto nomem;
   return call_start(c, op, err);
 nomem:

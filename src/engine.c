@@ -580,6 +580,8 @@ static int never_sent(CURLcode code) {
 static int should_retry(ff_xfer *x) {
   if (x->retry == FF_RETRY_NEVER) return 0;
   if (x->code != CURLE_OK) {
+    /* A status or token answer is a few hundred bytes: one past the cap was broken on the way. */
+    if (x->too_large && x->retry_oversize && x->retry == FF_RETRY_IDEMPOTENT && x->file == NULL) return 1;
     if (x->too_large || x->write_errno || x->code == CURLE_FILESIZE_EXCEEDED ||
         (x->code == CURLE_WRITE_ERROR && x->file))
       return 0;

@@ -61,6 +61,8 @@ struct ff_xfer {
   int https_only;              /* refuse http://, on redirects too */
   double timeout;              /* per attempt, 0 for none (downloads rely on the stall timeout) */
   size_t max_body;             /* cap on a body, kept in memory or streamed to file */
+  int retry_oversize;          /* a JSON answer past max_body (endless, padded) is this attempt's fault:
+                                  retried like a reset when idempotent; an output past it is not */
   FILE *file;                  /* 2xx bodies stream here when set */
   FILE *source;                /* when set, the request body is read from here, in bounded chunks */
   curl_off_t source_size;      /* its length (Content-Length); it is rewound for every attempt */

@@ -27,6 +27,7 @@ ff_job *ff_job_new(ff_ctx *ctx, uint64_t handle, double timeout) {
   j->progress = -1;
   j->timer.fire = on_timer;
   ff_call_init(&j->call, ctx, on_call, j);
+  j->call.retry_oversize = 1; /* a status document past the cap is a fault of that poll, not the job's end */
   ff_call_init(&j->cancel, ctx, on_cancel, j);
   return j;
 }
