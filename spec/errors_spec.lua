@@ -28,6 +28,17 @@ describe("misuse", function()
     raises("body must be a table", function() ff:generate_images(nil) end)
   end)
 
+  it("raises firefly.new's refusal of an api_url at the caller's line, in its own words, not the core's", function()
+    local ok, msg = pcall(function()
+      local c = firefly.new { client_id = "id", access_token = "token", api_url = "http://127.0.0.1.:1" }
+      return c -- not a tail call: the position must be this line's
+    end)
+    assert.is_false(ok)
+    assert.matches("errors_spec%.lua:%d+: firefly%.new: api_url must be an https URL", msg)
+    assert.is_nil(msg:find("init.lua", 1, true), msg)
+    assert.is_nil(msg:find("firefly.core", 1, true), msg)
+  end)
+
   it("raises on an unknown option, naming it", function()
     raises("unknown option 'wiat'", function() ff:generate_images({ prompt = "a cat" }, { wiat = false }) end)
     raises("unknown option 'colour'", function() emu:client({ colour = "red" }) end)

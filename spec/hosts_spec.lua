@@ -61,14 +61,23 @@ describe("credential hosts", function()
       return firefly.new(o)
     end
     assert.has_error(function() new { api_url = "http://api.example.test", ims_url = emu.url } end,
-      "firefly.core.new: api_url must be an https URL (plain http only to a loopback address)")
+      "firefly.new: api_url must be an https URL (plain http only to a loopback address)")
     assert.has_error(function() new { api_url = emu.url, ims_url = "http://ims.example.test" } end,
-      "firefly.core.new: ims_url must be an https URL (plain http only to a loopback address)")
+      "firefly.new: ims_url must be an https URL (plain http only to a loopback address)")
   end)
 
   it("refuses an api_hosts entry that is not a host name", function()
     assert.has_error(function() client { api_hosts = { "http://evil.example/" } } end)
     assert.has_error(function() client { api_hosts = { "a,b" } } end)
+  end)
+
+  it("refuses a wildcard, a bare dot, a bare port or a one-label suffix, saying what an entry looks like", function()
+    for _, entry in ipairs { "*", "*.example.com", ".", ":80", ".com", "studio.example:0", "studio..example" } do
+      local ok, msg = pcall(client, { api_hosts = { "ok.example", entry } })
+      assert.is_false(ok, entry .. " was accepted")
+      assert.truthy(msg:find("firefly.new: api_hosts[2] (" .. ("%q"):format(entry) .. "): ", 1, true), msg)
+      assert.truthy(msg:find("an entry is a host name (api.example.com), a .suffix", 1, true), msg)
+    end
   end)
 end)
 

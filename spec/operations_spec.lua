@@ -238,6 +238,17 @@ describe("operations", function()
       assert.are.equal(1, #warned)
     end)
 
+    it("list_custom_models sends an unchecked query value percent-encoded, '&' and a NUL byte included", function()
+      local before = emu:count("GET", "^/v3/custom%-models")
+      -- Sent raw, '&limit=1' would be a second parameter (and the server would ask for start).
+      local page, err = ff:list_custom_models({ publishedState = "all&limit=1" }, { validate = "off" })
+      assert.is_nil(page)
+      assert.truthy(tostring(err):find("publishedState must be one of", 1, true), tostring(err))
+      -- Not a raise from the core ("url contains a NUL byte"): sent as %00, the server's to judge.
+      assert(pcall(ff.list_custom_models, ff, { publishedState = "all\0x" }, { validate = "off" }))
+      assert.are.equal(before + 2, emu:count("GET", "^/v3/custom%-models"))
+    end)
+
     it("misuse raises", function()
       assert.has_error(function() ff:upload_image(42) end)
       assert.has_error(function() ff:list_custom_models("all") end)

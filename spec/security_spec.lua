@@ -16,6 +16,10 @@ local function generate(ff)
   return ff:generate_images({ prompt = "a cat", size = SIZE })
 end
 
+local function generate_with(ff, opts)
+  return ff:generate_images({ prompt = "a cat", size = SIZE }, opts)
+end
+
 -- This process's resident memory in KiB: C allocations count, not only Lua's.
 local function rss_kib()
   local status = helper.slurp("/proc/self/status") or ""
@@ -172,10 +176,22 @@ describe("a string with a NUL byte", function()
 
   it("is refused as a client secret, client id or token instead of being cut short", function()
     assert.has_error(new { client_secret = emu.client_secret .. "\0tail" },
-      "option 'client_secret' contains a NUL byte")
-    assert.has_error(new { client_id = emu.client_id .. "\0tail" }, "option 'client_id' contains a NUL byte")
-    assert.has_error(new { access_token = "tok\0en" }, "option 'access_token' contains a NUL byte")
+      "firefly.new: option 'client_secret' contains a NUL byte")
+    assert.has_error(new { client_id = emu.client_id .. "\0tail" },
+      "firefly.new: option 'client_id' contains a NUL byte")
+    assert.has_error(new { access_token = "tok\0en" }, "firefly.new: option 'access_token' contains a NUL byte")
     assert.are.equal(0, emu:count("POST", "^/ims/token/v3"))
+  end)
+
+  it("is refused as any string option of firefly.new or of a call, naming the option", function()
+    for _, k in ipairs { "api_url", "ims_url", "ca_file", "proxy", "user_agent", "cache", "journal", "manifest" } do
+      assert.has_error(new { [k] = "/x\0y" }, "firefly.new: option '" .. k .. "' contains a NUL byte")
+    end
+    local ff = client(emu)
+    assert.has_error(function() generate_with(ff, { model_version = "image4_standard\0x" }) end,
+      "ff:generate_images: option 'model_version' contains a NUL byte")
+    ff:close()
+    assert.are.equal(0, emu:count("POST", "^/v3/images/"))
   end)
 
   it("is refused as a save path, and no file is written under the cut name", function()
@@ -186,7 +202,9 @@ describe("a string with a NUL byte", function()
     local ok, msg = pcall(res.outputs[1].save, res.outputs[1], dir .. "/a.png\0.txt")
     ff:close()
     assert.is_false(ok)
-    assert.matches("path contains a NUL byte", msg)
+    assert.matches("output:save: path contains a NUL byte", msg)
+    assert.is_nil(msg:find("init.lua", 1, true), msg)
+    assert.is_nil(msg:find("'download'", 1, true), msg)
     assert.are.same({}, helper.ls(dir))
   end)
 
@@ -203,7 +221,9 @@ describe("a string with a NUL byte", function()
 
   it("is refused as a job id or status URL", function()
     local ff = client(emu)
-    assert.has_error(function() ff:job(emu.url .. "/v3/status/x\0y") end)
+    assert.has_error(function() ff:job(emu.url .. "/v3/status/x\0y") end,
+      "ff:job: the job id or status URL contains a NUL byte")
+    assert.has_error(function() ff:job("abc\0d") end, "ff:job: the job id or status URL contains a NUL byte")
     ff:close()
   end)
 end)

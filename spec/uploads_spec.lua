@@ -39,6 +39,12 @@ describe("upload_image", function()
     refused(dir .. "/pipe.png", "is a FIFO, not a regular file")
   end)
 
+  it("says which path it cannot read and why, with a colon between them", function()
+    refused(dir, "cannot read image file " .. dir .. ": is a directory, not a regular file")
+    refused(dir .. "/missing.png", "cannot read image file " .. dir .. "/missing.png: No such file")
+    refused(dir .. "/a\0.png", "cannot read image file \"" .. dir .. "/a\\0.png\": contains a NUL byte")
+  end)
+
   it("refuses a device such as /dev/zero without reading it", function()
     refused("/dev/zero", "is a device, not a regular file")
   end)

@@ -180,6 +180,15 @@ ff_client *ff_client_new(const ff_config *cfg, ff_decoder *dec, ff_error *err) {
     ff_error_set(err, FF_E_VALIDATION, "api_url must be an https URL (plain http only to a loopback address)");
     return NULL;
   }
+  if (cfg->api_hosts) {
+    const char *entry;
+    size_t len;
+    const char *why = ff_api_hosts_invalid(cfg->api_hosts, &entry, &len);
+    if (why) {
+      ff_error_set(err, FF_E_VALIDATION, "api_hosts entry '%.*s': %s", (int)(len < 200 ? len : 200), entry, why);
+      return NULL;
+    }
+  }
   if (cfg->access_token == NULL && cfg->ims_url && !ff_url_private(cfg->ims_url)) {
     ff_error_set(err, FF_E_VALIDATION, "ims_url must be an https URL (plain http only to a loopback address)");
     return NULL;

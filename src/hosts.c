@@ -140,3 +140,79 @@ int ff_cred_allowed_origin(const ff_origin *api, const char *api_hosts, const ch
   }
   return 0;
 }
+
+/* Labels of letters, digits and hyphens, none empty, none starting or ending with a hyphen. */
+static int host_name_ok(const char *h, size_t n, int *labels) {
+  size_t i, start = 0;
+  *labels = 0;
+  if (n == 0 || n > 253) return 0;
+  for (i = 0; i <= n; i++) {
+    if (i == n || h[i] == '.') {
+      size_t l = i - start;
+      if (l == 0 || l > 63 || h[start] == '-' || h[i - 1] == '-') return 0;
+      (*labels)++;
+      start = i + 1;
+    } else if (!isalnum((unsigned char)h[i]) && h[i] != '-') {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+const char *ff_api_host_invalid(const char *entry, size_t len) {
+  size_t hlen = len;
+  int labels;
+  const char *close = NULL, *p;
+  while (hlen > 0 && *entry == ' ') entry++, hlen--, len--;
+  while (hlen > 0 && entry[hlen - 1] == ' ') hlen--, len--;
+  if (len == 0) return "it is empty";
+  if (entry[0] == '[') close = memchr(entry, ']', len);
+  p = close ? close + 1 : entry;
+  for (; p < entry + len; p++) {
+    if (*p == ':') {
+      size_t i, n = (size_t)(entry + len - (p + 1));
+      long port = 0;
+      if (n == 0 || n > 5) return "its port is not a number from 1 to 65535";
+      for (i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)p[1 + i])) return "its port is not a number from 1 to 65535";
+        port = port * 10 + (p[1 + i] - '0');
+      }
+      if (port < 1 || port > 65535) return "its port is not a number from 1 to 65535";
+      hlen = (size_t)(p - entry);
+      break;
+    }
+  }
+  if (hlen == 0) return "it names no host";
+  if (entry[0] == '[') {
+    size_t i;
+    if (close == NULL || (size_t)(close - entry) != hlen - 1 || hlen < 4) return "its [IPv6] address is not closed";
+    for (i = 1; i < hlen - 1; i++)
+      if (!isxdigit((unsigned char)entry[i]) && entry[i] != ':' && entry[i] != '.') return "its [IPv6] address has other characters";
+    return NULL;
+  }
+  if (entry[0] == '.') {
+    if (!host_name_ok(entry + 1, hlen - 1, &labels)) return "its suffix is not a host name";
+    /* ".com" would hand the key to every .com host. */
+    if (labels < 2) return "a .suffix needs at least two labels (.example.com)";
+    return NULL;
+  }
+  if (!host_name_ok(entry, hlen, &labels)) return "it is not a host name (letters, digits, hyphens and dots)";
+  return NULL;
+}
+
+const char *ff_api_hosts_invalid(const char *api_hosts, const char **entry, size_t *len) {
+  const char *p = api_hosts;
+  while (p && *p) {
+    const char *comma = strchr(p, ',');
+    size_t n = comma ? (size_t)(comma - p) : strlen(p);
+    const char *why = ff_api_host_invalid(p, n);
+    if (why) {
+      *entry = p;
+      *len = n;
+      return why;
+    }
+    if (comma == NULL) break;
+    p = comma + 1;
+  }
+  return NULL;
+}

@@ -9,6 +9,8 @@
 #ifndef FF_HOSTS_H
 #define FF_HOSTS_H
 
+#include <stddef.h>
+
 /* An origin: "http" or "https", the host in lower case, the port (explicit or the scheme's). */
 typedef struct ff_origin {
   char scheme[8];
@@ -33,6 +35,17 @@ int ff_url_private(const char *url);
 int ff_cred_allowed(const char *api_url, const char *api_hosts, const char *url);
 /* The same with api_url's origin read already (NULL: none), as a client does once, not per request. */
 int ff_cred_allowed_origin(const ff_origin *api, const char *api_hosts, const char *url);
+
+/*
+** NULL when entry[len] is an api_hosts entry of the shape above: a host name
+** (letters, digits and hyphens in dot-separated labels), a ".suffix" of at
+** least two labels, or a bracketed IPv6 address, with an optional ":port" of
+** 1 to 65535. Otherwise why not, for a message. "*", "." or ":80" would
+** silently match nothing, or (".") every name with a trailing dot.
+*/
+const char *ff_api_host_invalid(const char *entry, size_t len);
+/* The first bad entry of a comma-separated list (its start and length), or NULL when all are good. */
+const char *ff_api_hosts_invalid(const char *api_hosts, const char **entry, size_t *len);
 
 /* Copies url's host into dst[size]; 0, or -1 when url has no readable host. */
 int ff_url_host(const char *url, char *dst, unsigned size);

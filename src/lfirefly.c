@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "client.h"
+#include "hosts.h"
 #include "clock.h"
 #include "compat.h"
 #include "files.h"
@@ -981,6 +982,16 @@ static int io_file_info(lua_State *L) {
   return 2;
 }
 
+/* api_host_invalid(entry) -> nil, or why it is not an api_hosts entry (src/hosts.h says the shape). */
+static int io_api_host_invalid(lua_State *L) {
+  size_t len;
+  const char *entry = luaL_checklstring(L, 1, &len);
+  const char *why = ff_api_host_invalid(entry, len);
+  if (why) lua_pushstring(L, why);
+  else lua_pushnil(L);
+  return 1;
+}
+
 /* isatty(fd): whether a terminal is there (the CLI's live progress), no `test -t`. */
 static int io_isatty(lua_State *L) {
   lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
@@ -992,6 +1003,7 @@ static const luaL_Reg corelib[] = {{"new", io_new}, {"now", io_now}, {"wait", io
                                    {"trap_signals", io_trap_signals}, {"signalled", io_signalled},
                                    {"mkdir_p", io_mkdir_p}, {"remove_tree", io_remove_tree},
                                    {"file_info", io_file_info}, {"clean_cache", io_clean_cache}, {"isatty", io_isatty},
+                                   {"api_host_invalid", io_api_host_invalid},
                                    {NULL, NULL}};
 
 /* The one symbol core.so exports (everything else is built with hidden visibility). */

@@ -64,6 +64,37 @@ static void api_hosts_entries_name_hosts_suffixes_and_ports(void) {
   CHECK(!ff_cred_allowed(api, "", "https://studio.example/x"));
 }
 
+#define BAD(s) (ff_api_host_invalid(s, strlen(s)) != NULL)
+
+static void api_hosts_entries_of_another_shape_are_refused(void) {
+  const char *entry = NULL;
+  size_t len = 0;
+  CHECK(!BAD("studio.example"));
+  CHECK(!BAD("studio.example:8443"));
+  CHECK(!BAD(".proxy.example"));
+  CHECK(!BAD("localhost:8080"));
+  CHECK(!BAD("127.0.0.1:8081"));
+  CHECK(!BAD("[::1]:8080"));
+  CHECK(!BAD("xn--bcher-kva.example"));
+  CHECK(BAD("*"));
+  CHECK(BAD("*.example.com"));
+  CHECK(BAD("."));
+  CHECK(BAD(".com")); /* every .com host */
+  CHECK(BAD(":80"));
+  CHECK(BAD("studio.example:"));
+  CHECK(BAD("studio.example:x"));
+  CHECK(BAD("studio.example:0"));
+  CHECK(BAD("studio.example:65536"));
+  CHECK(BAD("studio..example"));
+  CHECK(BAD("studio.example."));
+  CHECK(BAD("-studio.example"));
+  CHECK(BAD("https://studio.example"));
+  CHECK(BAD("[::1"));
+  CHECK(BAD(""));
+  CHECK(ff_api_hosts_invalid("a.example,.b.example:81", &entry, &len) == NULL);
+  CHECK(ff_api_hosts_invalid("a.example,*,c.example", &entry, &len) != NULL && len == 1 && *entry == '*');
+}
+
 static void origin_and_host_extraction(void) {
   char host[16];
   ff_origin o;
@@ -80,6 +111,7 @@ int main(void) {
   other_hosts_get_nothing();
   plain_http_only_from_a_loopback_api_url_to_loopback();
   api_hosts_entries_name_hosts_suffixes_and_ports();
+  api_hosts_entries_of_another_shape_are_refused();
   origin_and_host_extraction();
   return CHECK_DONE();
 }

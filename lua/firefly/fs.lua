@@ -15,11 +15,12 @@ local KINDS = { directory = "a directory", fifo = "a FIFO", device = "a device",
 -- /dev/zero never ends).
 function fs.unreadable(path, max)
   -- C would stop at the NUL and read another file: a reason, not a raise from the core.
-  if path:find("\0", 1, true) then return ("%q contains a NUL byte"):format(path) end
+  -- Each reason starts "PATH: ", as the core's own (stat's) do.
+  if path:find("\0", 1, true) then return ("%q: contains a NUL byte"):format(path) end
   local kind, size = core.file_info(path)
   if not kind then return size end
-  if kind ~= "file" then return path .. " is " .. KINDS[kind] .. ", not a regular file" end
-  if max and size > max then return ("%s is %d bytes, more than %d"):format(path, size, max) end
+  if kind ~= "file" then return path .. ": is " .. KINDS[kind] .. ", not a regular file" end
+  if max and size > max then return ("%s: is %d bytes, more than %d"):format(path, size, max) end
   return nil, size
 end
 
@@ -33,7 +34,7 @@ function fs.read(path, max)
   local bytes = f:read(max and max + 1 or "*a")
   f:close()
   if bytes == nil then return max and "" or nil, path .. ": cannot be read" end
-  if max and #bytes > max then return nil, ("%s is more than %d bytes"):format(path, max) end
+  if max and #bytes > max then return nil, ("%s: is more than %d bytes"):format(path, max) end
   return bytes
 end
 

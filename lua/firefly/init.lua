@@ -38,7 +38,9 @@ function Client:_log(level, fmt, ...) return log(self, level, fmt, ...) end
 
 function firefly.new(opts)
   local o = options.resolve(opts)
-  local c = core.new {
+  -- The core checks again what only it can judge (which URLs may carry credentials): its
+  -- refusal is the user's error, raised at the user's call, without the core's name or position.
+  local ok, c = pcall(core.new, {
     client_id = o.client_id, client_secret = o.client_secret, access_token = o.access_token,
     scopes = o.scopes, ims_url = o.ims_url, ca_file = o.ca_file, proxy = o.proxy,
     -- Where the key and token may go (src/hosts.h): api_url's origin, https *.adobe.io, these.
@@ -53,7 +55,10 @@ function firefly.new(opts)
     rate_per_day = o.rate_limit and o.rate_limit.per_day,
     user_agent = o.user_agent or ("firefly-lua/" .. version .. " (" .. _VERSION .. ")"),
     debug = o.log == "debug" and 1 or 0,
-  }
+  })
+  if not ok then
+    error("firefly.new: " .. tostring(c):gsub("^[^\n]-:%d+: ", ""):gsub("^firefly%.core%.new: ", ""), 2)
+  end
   return setmetatable({ _core = c, _opts = o, _pending = {}, _npending = 0 }, Client)
 end
 
@@ -218,6 +223,7 @@ function Client:job(id_or_url, opts)
   if type(id_or_url) ~= "string" or id_or_url == "" then
     error("ff:job: expects a job id or a status URL", 2)
   end
+  if id_or_url:find("\0", 1, true) then error("ff:job: the job id or status URL contains a NUL byte", 2) end
   opts = options.check("ff:job", opts, CALL_OPTIONS, 3)
   if self._closed then error("attempt to use a closed firefly client", 2) end
   if opts.wait == false then scheduler.open_queue(self) end -- a host will step it

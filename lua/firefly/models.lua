@@ -108,10 +108,16 @@ function models.query(q, mode, warn)
   return out
 end
 
+-- A query value as sent: with validate "off" or "warn" it is the user's string as given,
+-- so a space, '&' or a NUL byte (which C would cut the URL at) goes percent-encoded.
+local function encode(v)
+  return (tostring(v):gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end))
+end
+
 local function url_for(client, q)
   local parts = {}
   for _, k in ipairs(ORDER) do
-    if q[k] then parts[#parts + 1] = k .. "=" .. q[k] end
+    if q[k] then parts[#parts + 1] = k .. "=" .. encode(q[k]) end
   end
   local url = client._opts.api_url .. "/v3/custom-models"
   return #parts > 0 and (url .. "?" .. table.concat(parts, "&")) or url

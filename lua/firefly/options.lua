@@ -2,6 +2,8 @@
 -- variables each falls back to (Adobe's quickstart names). Misuse raises,
 -- naming the option; a typo in an option name is misuse too.
 
+local core = require "firefly.core"
+
 local options = {}
 
 local DEFAULTS = {
@@ -108,6 +110,10 @@ function options.check(where, opts, types, level)
     if type(v) ~= want then
       error(("%s: option '%s' must be a %s, got %s"):format(where, k, want, type(v)), level)
     end
+    -- C reads a string up to its first NUL: "secret\0x" would be sent as "secret".
+    if want == "string" and v:find("\0", 1, true) then
+      error(("%s: option '%s' contains a NUL byte"):format(where, k), level)
+    end
     if want == "number" and RANGES[k] then options.check_number(where, k, v, level) end
   end
   return opts
@@ -135,10 +141,15 @@ function options.resolve(opts, getenv)
     end
     options.check_number("firefly.new", "rate_limit." .. k, v, 3)
   end
+  -- The shape is src/hosts.c's (ff_api_host_invalid), where the entries are matched.
   for i, h in ipairs(o.api_hosts or {}) do
-    if type(h) ~= "string" or h == "" or h:find("[,%s/%z]") then
-      error(("firefly.new: api_hosts[%d] must be a host name or .suffix, with an optional :port, got %s")
-        :format(i, tostring(h)), 3)
+    local why = type(h) ~= "string" and ("it is a " .. type(h))
+      or h:find("%z") and "it contains a NUL byte" or h:find("%s") and "it contains a space"
+      or core.api_host_invalid(h)
+    if why then
+      error(("firefly.new: api_hosts[%d] (%s): %s; an entry is a host name (api.example.com), a .suffix of two "
+        .. "or more labels (.example.com) or an [IPv6] address, each with an optional :port (api.example.com:8443)")
+        :format(i, type(h) == "string" and ("%q"):format(h) or tostring(h), why), 3)
     end
   end
   o.api_url, o.ims_url = trim_slash(o.api_url), trim_slash(o.ims_url)

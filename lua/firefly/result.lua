@@ -153,6 +153,8 @@ function Output:save(path, opts)
   if type(path) ~= "string" or path == "" then
     error("output:save: path must be a non-empty string", 2)
   end
+  -- C would stop at the NUL and save under a shorter name.
+  if path:find("\0", 1, true) then error("output:save: path contains a NUL byte", 2) end
   opts = options.check("output:save", opts, SAVE_OPTIONS, 3)
   if opts.wait == false then return save_later(self, path) end
   if local_file[self] then
