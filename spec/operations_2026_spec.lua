@@ -105,6 +105,13 @@ describe("the 2026 operations", function()
       assert.are.equal("prompt_unsafe", err.code)
       assert.are.equal(before + 1, posts("/v4/images/generate-async"))
     end)
+
+    it("reads the progress of Image 5's AsyncTaskResponse accept into job.progress", function()
+      local at_accept
+      assert(ff:generate_images({ prompt = "a paper boat", seeds = { 6 } }, { model_version = "image5",
+        on_progress = function(job) at_accept = at_accept or { job.status, job.progress } end }))
+      assert.are.same({ "pending", 0 }, at_accept)
+    end)
   end)
 
   describe("upscale", function()
@@ -125,6 +132,18 @@ describe("the 2026 operations", function()
       assert.are.same({ input[1] * 2, input[2] * 2 }, png_size(helper.slurp(path)))
       assert.are.same(png_size(helper.slurp(path)), png_size(assert(out:bytes())))
       via:close()
+    end)
+
+    it("reads the progress of the links-shape accept into job.progress, before any poll", function()
+      local at_accept = {}
+      local j = assert(ff:upscale_image({ image = { source = { path = HERO } }, seeds = { 4 } }, { wait = false,
+        on_progress = function(job)
+          if #at_accept == 0 then at_accept = { job.status, job.progress, emu:count("GET", "^/v3/status/") } end
+        end }))
+      local before = emu:count("GET", "^/v3/status/")
+      assert(j:wait(20))
+      -- The emulator accepts with {links, progress = 0}, as PreciseUpscaleAcceptResponseV3 has it.
+      assert.are.same({ "pending", 0, before }, at_accept)
     end)
 
     it("is answered from the result cache the second time, its presignedUrl outputs stored like any other", function()

@@ -218,6 +218,7 @@ static void on_accept(ff_job *j, ff_xfer *x) {
     return;
   }
   memset(&acc, 0, sizeof acc);
+  acc.progress = -1;
   if (j->ctx->dec->accept(j->ctx->dec->ud, x->response.data, x->response.len, &acc) != 0) {
     free(acc.status_url);
     free(acc.cancel_url);
@@ -227,6 +228,7 @@ static void on_accept(ff_job *j, ff_xfer *x) {
   ff_strlcpy(j->job_id, acc.job_id, sizeof j->job_id);
   j->status_url = acc.status_url;
   j->cancel_url = acc.cancel_url;
+  j->progress = acc.progress; /* the accepted event carries it */
   accepted(j);
 }
 

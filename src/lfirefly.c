@@ -118,6 +118,11 @@ static void decode_accept(lua_State *L, int t, ff_accept *acc) {
     }
     lua_pop(L, 1);
   }
+  /* AsyncTaskResponse's and the upscale accept's "progress" (a number, a percentage). */
+  lua_getfield(L, t, "progress");
+  if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) >= 0 && lua_tonumber(L, -1) <= 100)
+    acc->progress = lua_tonumber(L, -1);
+  lua_pop(L, 1);
   if (acc->status_url && acc->job_id[0] == '\0') {
     const char *end = acc->status_url + strcspn(acc->status_url, "?#");
     const char *seg = end;

@@ -57,6 +57,7 @@ typedef struct ff_accept {
   char job_id[256];
   char *status_url; /* malloc'd by the decoder, freed by the caller */
   char *cancel_url;
+  double progress;  /* the links shape's percentage, 0 to 100; -1 when absent */
 } ff_accept;
 
 /* Each returns 0, or -1 when the document lacks what is needed. */
