@@ -112,3 +112,28 @@ describe("the batch gallery (DIR/index.html) in headless chromium", function()
     assert.are.equal("\137PNG", (helper.slurp(shot) or ""):sub(1, 4))
   end)
 end)
+
+describe("writing the gallery", function()
+  local gallery = require "firefly.cli.gallery"
+  local dir
+  before_each(function() dir = helper.tmpdir() end)
+  after_each(function() os.execute("rm -rf '" .. dir .. "'") end)
+
+  local INFO = { title = "firefly batch", rows = {}, counts = {}, updated = "now" }
+
+  it("leaves another writer's temporary alone (two batches into one folder once shared index.html.part)", function()
+    write(dir .. "/index.html.part", "another batch's half-written page")
+    assert(gallery.write(dir .. "/index.html", INFO))
+    assert.are.equal("another batch's half-written page", helper.slurp(dir .. "/index.html.part"))
+    assert.truthy(helper.slurp(dir .. "/index.html"):find("<html", 1, true))
+    assert.are.same({ "index.html", "index.html.part" }, helper.ls(dir))
+  end)
+
+  it("refuses to replace a FIFO at the page's name, leaving it as it was", function()
+    assert(os.execute("mkfifo '" .. dir .. "/index.html'"))
+    local ok, err = gallery.write(dir .. "/index.html", INFO)
+    assert.is_nil(ok)
+    assert.truthy(tostring(err):find("it is a FIFO", 1, true), tostring(err))
+    assert.are.same({ "index.html" }, helper.ls(dir))
+  end)
+end)

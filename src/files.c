@@ -112,6 +112,24 @@ FILE *ff_file_source(const char *path, long long *size, ff_error *err) {
   return f;
 }
 
+int ff_file_write(const char *path, const char *data, size_t len, ff_rng *rng, ff_error *err) {
+  char *tmp;
+  FILE *f;
+  int rc;
+  if (ff_file_replaceable(path, err) != 0 || (f = ff_file_tmp(path, rng, &tmp, err)) == NULL) return -1;
+  if (len > 0 && fwrite(data, 1, len, f) != len) {
+    int e = errno;
+    fclose(f);
+    unlink(tmp);
+    free(tmp);
+    ff_error_set(err, FF_E_IO, "cannot write %s: %s", path, strerror(e ? e : EIO));
+    return -1;
+  }
+  rc = ff_file_commit(f, tmp, path, err);
+  free(tmp);
+  return rc;
+}
+
 int ff_file_copy(const char *src, const char *path, ff_rng *rng, ff_error *err) {
   char buf[65536], *tmp;
   struct stat st;

@@ -21,6 +21,8 @@ int ff_file_replaceable(const char *path, ff_error *err);
 FILE *ff_file_tmp(const char *path, ff_rng *rng, char **tmp, ff_error *err);
 /* Flushes, fsyncs and closes f, then renames tmp to path; on any failure tmp is removed. */
 int ff_file_commit(FILE *f, const char *tmp, const char *path, ff_error *err);
+/* Writes data[len] to path through a temporary name of its own, as a download would. */
+int ff_file_write(const char *path, const char *data, size_t len, ff_rng *rng, ff_error *err);
 /* Copies src to path through a temporary name, as a download would. */
 /*
 ** A regular file opened to be read as a request body, and its size; NULL and

@@ -987,6 +987,24 @@ static int io_file_info(lua_State *L) {
   return 2;
 }
 
+/*
+** write_file(path, bytes): the whole file or nothing, through a temporary name
+** unique to this writer (two writers of one path never share one), committed
+** as a save is. true, or fail, message.
+*/
+static int io_write_file(lua_State *L) {
+  const char *path = check_cstr(L, 1, "path");
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  ff_rng rng;
+  ff_error err;
+  int rc;
+  ff_rng_seed(&rng, (uint64_t)(ff_wall() * 1e6) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&rng);
+  ff_error_init(&err);
+  rc = ff_file_write(path, data, len, &rng, &err);
+  return push_ok(L, rc, &err);
+}
+
 /* api_host_invalid(entry) -> nil, or why it is not an api_hosts entry (src/hosts.h says the shape). */
 static int io_api_host_invalid(lua_State *L) {
   size_t len;
@@ -1008,7 +1026,7 @@ static const luaL_Reg corelib[] = {{"new", io_new}, {"now", io_now}, {"wait", io
                                    {"trap_signals", io_trap_signals}, {"signalled", io_signalled},
                                    {"mkdir_p", io_mkdir_p}, {"remove_tree", io_remove_tree},
                                    {"file_info", io_file_info}, {"clean_cache", io_clean_cache}, {"isatty", io_isatty},
-                                   {"api_host_invalid", io_api_host_invalid},
+                                   {"api_host_invalid", io_api_host_invalid}, {"write_file", io_write_file},
                                    {NULL, NULL}};
 
 /* The one symbol core.so exports (everything else is built with hidden visibility). */

@@ -5,6 +5,8 @@
 -- script. Rewritten (to a temporary name, then renamed) as rows finish, so it
 -- can be opened while the run goes on.
 
+local core = require "firefly.core"
+
 local gallery = {}
 
 local function esc(s)
@@ -113,20 +115,11 @@ function gallery.render(info)
   return table.concat(h)
 end
 
--- Writes the page whole or not at all; true, or nil and why.
+-- Writes the page whole or not at all; true, or nil and why. The temporary name is
+-- unique to this writer (src/files.c, as every save's): two batches finishing into one
+-- folder once shared "index.html.part", and one renamed the other's half-written page.
 function gallery.write(path, info)
-  local tmp = path .. ".part"
-  local f, err = io.open(tmp, "wb")
-  if not f then return nil, err end
-  local ok, werr = f:write(gallery.render(info))
-  local closed, cerr = f:close()
-  if not ok or not closed then
-    os.remove(tmp)
-    return nil, tostring(werr or cerr)
-  end
-  local renamed, rerr = os.rename(tmp, path)
-  if not renamed then return nil, rerr end
-  return true
+  return core.write_file(path, gallery.render(info))
 end
 
 return gallery
