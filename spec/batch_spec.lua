@@ -99,6 +99,39 @@ describe("firefly batch", function()
       assert.matches("size.width: value is not a valid integer", helper.slurp(dir .. "/out/index.html"), 1, true)
     end)
 
+    -- A late writer, bounded by timeout: before the fix the open waited for it (and with
+    -- none would have waited forever); now nobody opens the FIFO and the writer ends at 5 s.
+    local function fifo_with_late_writer(path, text)
+      assert(os.execute("mkfifo '" .. path .. "'"))
+      os.execute(("(sleep 2; timeout 5 sh -c \"printf '%%s' '%s' > '%s'\") >/dev/null 2>&1 &"):format(text, path))
+    end
+
+    it("refuses a FIFO as the rows file without opening it, and sends nothing", function()
+      fifo_with_late_writer(dir .. "/rows.csv", "prompt\na cat\n")
+      local out, rc = batch(("batch '%s/rows.csv' -o '%s/out'"):format(dir, dir))
+      assert.are.equal(2, rc, out)
+      assert.truthy(out:find(dir .. "/rows.csv: is a FIFO, not a regular file", 1, true), out)
+      assert.are.equal(0, #emu:log())
+    end)
+
+    it("refuses a FIFO at DIR/rows.jsonl (the run's records) without opening it, and sends nothing", function()
+      write(dir .. "/rows.csv", csv(1))
+      assert(os.execute("mkdir '" .. dir .. "/out'"))
+      fifo_with_late_writer(dir .. "/out/rows.jsonl", "")
+      local out, rc = batch(("batch '%s/rows.csv' -o '%s/out'"):format(dir, dir))
+      assert.are.equal(2, rc, out)
+      assert.truthy(out:find(dir .. "/out/rows.jsonl: is a FIFO, not a regular file", 1, true), out)
+      assert.are.equal(0, #emu:log())
+    end)
+
+    it("reads the rows from standard input when FILE is -, said so explicitly", function()
+      local out, rc = sh(("printf 'prompt,seeds\\na cat,1\\na dog,2\\n' | %s %s bin/firefly validate -")
+        :format(env, interp))
+      assert.are.equal(0, rc, out)
+      assert.matches("to run%s+2 rows", out)
+      assert.are.equal(0, #emu:log())
+    end)
+
     it("finds an unwritable output folder before submitting", function()
       write(dir .. "/rows.csv", csv(2))
       write(dir .. "/file", "x")

@@ -186,6 +186,15 @@ describe("firefly (the command)", function()
       assert.are.equal(1, emu:count("PUT", "^/v3/cancel/"))
     end)
 
+    it("refuses a FIFO as the script of `firefly run` without opening it", function()
+      assert(os.execute("mkfifo '" .. dir .. "/script.lua'"))
+      -- A late writer, bounded: before the fix loadfile waited for it.
+      os.execute(("(sleep 2; timeout 5 sh -c \"echo 'print(1)' > '%s/script.lua'\") >/dev/null 2>&1 &"):format(dir))
+      local out, rc = run(("run '%s/script.lua'"):format(dir), env)
+      assert.are.equal(cli.EXIT.usage, rc, out)
+      assert.truthy(out:find("cannot read the script " .. dir .. "/script.lua: is a FIFO", 1, true), out)
+    end)
+
     it("fails with exit code 1 for an unknown job, and 3 when the credentials are refused", function()
       local _, rc = run("status urn:ff:jobs:x:00000000-0000-0000-0000-000000000000", env)
       assert.are.equal(cli.EXIT.failed, rc)

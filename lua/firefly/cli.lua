@@ -4,6 +4,7 @@
 -- or validation error, 3 credentials missing or refused, 130 interrupted.
 
 local core = require "firefly.core"
+local fs = require "firefly.fs"
 local names = require "firefly.cli.names"
 local operations = require "firefly.operations"
 
@@ -454,7 +455,10 @@ end
 local function run_script(io_, args, spec)
   if args[2] == "-h" or args[2] == "--help" then io_.out:write("usage: ", spec.help, "\n") return EXIT.ok end
   if not args[2] then return usage_error(io_, "run needs a script", "run") end
-  local chunk, lerr = loadfile(args[2])
+  -- A regular file, or "-" for standard input: loadfile would block on a FIFO.
+  local why = args[2] ~= "-" and fs.unreadable(args[2])
+  if why then return usage_error(io_, "cannot read the script " .. why, "run") end
+  local chunk, lerr = loadfile(args[2] ~= "-" and args[2] or nil)
   if not chunk then return usage_error(io_, lerr, "run") end
   local script_args = { [0] = args[2] }
   for i = 3, #args do script_args[i - 2] = args[i] end

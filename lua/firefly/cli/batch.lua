@@ -15,10 +15,9 @@ local state = require "firefly.cli.state"
 
 local batch = {}
 
+-- Whether anything has the name: looked at, never opened (a FIFO would block the open).
 local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() return true end
-  return false
+  return core.file_info(path) ~= nil
 end
 
 -- Whether DIR can take files, found before anything is submitted.
@@ -81,7 +80,11 @@ function batch.main(io_, cmd, o, file, ctx)
     io_.err:write("firefly: batch needs an output folder: -o DIR\n")
     return EXIT.usage
   end
-  local st = dir and state.open(dir .. "/rows.jsonl")
+  local st, serr
+  if dir then
+    st, serr = state.open(dir .. "/rows.jsonl")
+    if not st then io_.err:write("firefly: ", serr, "\n") return EXIT.usage end
+  end
   local p = plan.build(list, { cache = o.cache, journal = dir and (dir .. "/journal.jsonl"), state = st,
     retry_failed = o.retry_failed })
   print_problems(io_, file, p)
@@ -122,7 +125,7 @@ function batch.run(io_, ff, p, dir, o, ctx)
   local EXIT = ctx.EXIT
   local now = core.now
   local started = now()
-  local st = state.open(dir .. "/rows.jsonl")
+  local st = assert(state.open(dir .. "/rows.jsonl")) -- batch.main looked at it first
   local mode = o.json and "json" or (ctx.tty and "tty" or "plain")
   local show = display.new(mode, io_.out, io_.err, now)
   local todo, taken = {}, {}

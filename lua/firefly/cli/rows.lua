@@ -6,6 +6,7 @@
 -- it cannot be read; validation is batch/plan.lua's job.
 
 local cjson = require("cjson").new()
+local fs = require "firefly.fs"
 local operations = require "firefly.operations"
 local schema = require "firefly.schema"
 local validate = require "firefly.validate"
@@ -276,13 +277,23 @@ local function jsonl_rows(text, base)
 end
 
 -- Reads a batch file: the rows, or nil and why the file as a whole cannot be read.
+-- A regular file, or "-" for standard input, said so explicitly: a FIFO or a
+-- device given as FILE would block the open, or never end.
 function rows.read(path)
-  local f, why = io.open(path, "rb")
-  if not f then return nil, why end
-  local text = f:read("*a")
-  f:close()
-  if not text then return nil, path .. ": cannot be read" end
-  local base = path:match("^(.*)/[^/]*$")
+  local text, base
+  if path == "-" then
+    text = io.stdin:read("*a")
+    if not text then return nil, "standard input: cannot be read" end
+  else
+    local why = fs.unreadable(path)
+    if why then return nil, why end
+    local f, err = io.open(path, "rb")
+    if not f then return nil, err end
+    text = f:read("*a")
+    f:close()
+    if not text then return nil, path .. ": cannot be read" end
+    base = path:match("^(.*)/[^/]*$")
+  end
   local list, err
   if path:lower():match("%.jsonl$") or path:lower():match("%.ndjson$") or text:match("^%s*{") then
     list, err = jsonl_rows(text, base)

@@ -6,15 +6,22 @@
 
 local cjson = require("cjson").new()
 local core = require "firefly.core"
+local fs = require "firefly.fs"
 
 local state = {}
 
 local State = {}
 State.__index = State
 
+-- The state at path (none yet when there is no file); nil and why when something other
+-- than a regular file has the name (a FIFO would block the open).
 function state.open(path)
   local self = setmetatable({ path = path, rows = {} }, State)
-  local f = io.open(path, "rb")
+  local kind = core.file_info(path)
+  if kind and kind ~= "file" then
+    return nil, (fs.unreadable(path))
+  end
+  local f = kind and io.open(path, "rb")
   if f then
     for line in f:lines() do
       local ok, e = pcall(cjson.decode, line)
