@@ -42,7 +42,7 @@ describe("upload_image", function()
   it("says which path it cannot read and why, with a colon between them", function()
     refused(dir, "cannot read image file " .. dir .. ": is a directory, not a regular file")
     refused(dir .. "/missing.png", "cannot read image file " .. dir .. "/missing.png: No such file")
-    refused(dir .. "/a\0.png", "cannot read image file \"" .. dir .. "/a\\0.png\": contains a NUL byte")
+    refused(dir .. "/a\0.png", "cannot read image file " .. ("%q"):format(dir .. "/a\0.png") .. ": contains a NUL byte")
   end)
 
   it("refuses a device such as /dev/zero without reading it", function()
