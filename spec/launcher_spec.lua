@@ -53,6 +53,39 @@ describe("launcher.start", function()
     emu.stop()
   end)
 
+  it("passes an executable path and flag values with spaces, quotes and $(...) through as they are", function()
+    local base = os.tmpname()
+    os.remove(base)
+    -- A shell that read any of these unquoted would split them, or run the touch.
+    local fs = require "firefly.fs"
+    local top = base .. [[ it's a "dir" $(touch ]]
+    local odd = top .. base .. [[-ran) `x` $HOME]] -- "/" in it: folders within top
+    local emu
+    finally(function() -- one handler: a second finally() would replace this one
+      if emu then emu.stop() end
+      fs.rm_rf(top)
+      os.remove("firefly-launcher-ran")
+    end)
+    assert(os.execute("mkdir -p " .. fs.quote(odd)))
+    local exe = odd .. "/firefly emulator's copy"
+    assert(os.execute(("ln -s %s %s"):format(fs.quote(assert(launcher.find())), fs.quote(exe))))
+    local log = odd .. "/the log; $(touch firefly-launcher-ran) 'q'.jsonl"
+    emu = assert(launcher.start { exe = exe, job_seconds = 0.1, log = log })
+    assert.matches("^http://127%.0%.0%.1:%d+$", emu.url)
+    assert.is_true(emu.stop())
+    -- The emulator opens its --log at start: the file is there under exactly that name.
+    assert.is_true(exists(log), "no log at " .. log)
+    assert.is_false(exists(base .. "-ran") or exists("firefly-launcher-ran"), "a shell ran a piece of an argument")
+  end)
+
+  it("refuses an argument with a NUL byte instead of starting an emulator with its arguments cut there", function()
+    -- A shell command string ends at the NUL: the rest, --exit-on-stdin-eof and --parent-pid with it, was lost.
+    local emu, err = launcher.start { job_seconds = 0.1, log = os.tmpname() .. "\0.jsonl" }
+    if emu then emu.stop() end
+    assert.is_nil(emu)
+    assert.truthy(tostring(err):find("contains a NUL byte", 1, true), tostring(err))
+  end)
+
   it("returns nil and the emulator's own words when it cannot start", function()
     local emu, err = launcher.start { flags = { "--no-such-flag" } }
     assert.is_nil(emu)

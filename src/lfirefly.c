@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -24,6 +25,7 @@
 #include "files.h"
 #include "poller.h"
 #include "sha256.h"
+#include "proc.h"
 
 #define CLIENT_MT "firefly.core.client"
 #define FF_MAX_SECONDS (366 * 86400.0) /* the longest duration C computes with */
@@ -1005,6 +1007,128 @@ static int io_write_file(lua_State *L) {
   return push_ok(L, rc, &err);
 }
 
+/* ---- processes (src/proc.h): the launcher's emulator, without a shell ---- */
+
+#define PROC_MT "firefly.core.process"
+
+/*
+** spawn(argv, {stdin = "pipe", stdout = "pipe", stderr = path}) -> process, or
+** fail, message. argv[1] is the program (looked up on PATH without a '/');
+** every element is passed as it is, no shell reads it.
+*/
+static int io_spawn(lua_State *L) {
+  int n, i, rc, pipe_in, pipe_out;
+  const char *err_path = NULL;
+  char **argv;
+  ff_proc *p;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  n = (int)lua_rawlen(L, 1);
+  if (n < 1) return luaL_argerror(L, 1, "argv is empty");
+  lua_getfield(L, 2, "stdin");
+  pipe_in = lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "pipe") == 0;
+  lua_getfield(L, 2, "stdout");
+  pipe_out = lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "pipe") == 0;
+  lua_getfield(L, 2, "stderr");
+  if (!lua_isnil(L, -1)) err_path = check_cstr(L, -1, "stderr");
+  /* The strings stay on the stack (in argv's table) while the vector is used. */
+  argv = lua_newuserdata(L, (size_t)(n + 1) * sizeof *argv);
+  for (i = 0; i < n; i++) {
+    lua_rawgeti(L, 1, i + 1);
+    if (lua_type(L, -1) != LUA_TSTRING) return luaL_argerror(L, 1, "argv holds a value that is not a string");
+    argv[i] = (char *)check_cstr(L, -1, "an argument");
+    lua_pop(L, 1); /* argv's table keeps the string alive */
+  }
+  argv[n] = NULL;
+  p = lua_newuserdata(L, sizeof *p);
+  memset(p, 0, sizeof *p);
+  p->in = p->out = -1;
+  luaL_setmetatable(L, PROC_MT);
+  rc = ff_proc_spawn(p, argv, pipe_in, pipe_out, err_path);
+  if (rc != 0) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", argv[0], strerror(rc));
+    return 2;
+  }
+  return 1;
+}
+
+static ff_proc *check_proc(lua_State *L) { return luaL_checkudata(L, 1, PROC_MT); }
+
+static int p_pid(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)check_proc(L)->pid);
+  return 1;
+}
+
+/* The next line of its stdout, or nil at EOF; blocks until one comes. */
+static int p_read_line(lua_State *L) {
+  char line[4096];
+  if (!ff_proc_read_line(check_proc(L), line, sizeof line)) return luaL_pushfail(L), 1;
+  lua_pushstring(L, line);
+  return 1;
+}
+
+static int p_close_stdin(lua_State *L) {
+  ff_proc_close_in(check_proc(L));
+  return 0;
+}
+
+/* kill(signal number): a no-op once it has been reaped (its pid may be another's by then). */
+static int p_kill(lua_State *L) {
+  ff_proc *p = check_proc(L);
+  int sig = (int)luaL_optinteger(L, 2, SIGTERM);
+  if (p->pid > 0 && !p->reaped) kill(p->pid, sig);
+  return 0;
+}
+
+/*
+** wait(block) -> nil while it runs (block false); else "exit", code or "signal", number.
+** A SIGINT or SIGTERM caught meanwhile (trap_signals) is passed on to it, so a
+** foreground child ends as this process was asked to.
+*/
+static int p_wait(lua_State *L) {
+  ff_proc *p = check_proc(L);
+  int block = lua_toboolean(L, 2) || lua_isnone(L, 2), r;
+  while ((r = ff_proc_wait(p, block)) < 0 && errno == EINTR) {
+    if (caught_signal && p->pid > 0) kill(p->pid, (int)caught_signal);
+  }
+  if (r == 0) return luaL_pushfail(L), 1;
+  if (r < 0) {
+    luaL_pushfail(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  if (WIFSIGNALED(p->status)) {
+    lua_pushliteral(L, "signal");
+    lua_pushinteger(L, WTERMSIG(p->status));
+  } else {
+    lua_pushliteral(L, "exit");
+    lua_pushinteger(L, WEXITSTATUS(p->status));
+  }
+  return 2;
+}
+
+/* Collected: our pipe ends close (its stdin reaches EOF); the process is the owner's to end. */
+static int p_gc(lua_State *L) {
+  ff_proc *p = check_proc(L);
+  ff_proc_close_in(p);
+  ff_proc_close_out(p);
+  return 0;
+}
+
+static int p_close_stdout(lua_State *L) {
+  ff_proc_close_out(check_proc(L));
+  return 0;
+}
+
+static const luaL_Reg proc_meth[] = {{"pid", p_pid}, {"read_line", p_read_line}, {"close_stdin", p_close_stdin},
+                                     {"close_stdout", p_close_stdout},
+                                     {"kill", p_kill}, {"wait", p_wait}, {NULL, NULL}};
+
+static int io_getpid(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)getpid());
+  return 1;
+}
+
 /* api_host_invalid(entry) -> nil, or why it is not an api_hosts entry (src/hosts.h says the shape). */
 static int io_api_host_invalid(lua_State *L) {
   size_t len;
@@ -1027,6 +1151,7 @@ static const luaL_Reg corelib[] = {{"new", io_new}, {"now", io_now}, {"wait", io
                                    {"mkdir_p", io_mkdir_p}, {"remove_tree", io_remove_tree},
                                    {"file_info", io_file_info}, {"clean_cache", io_clean_cache}, {"isatty", io_isatty},
                                    {"api_host_invalid", io_api_host_invalid}, {"write_file", io_write_file},
+                                   {"spawn", io_spawn}, {"getpid", io_getpid},
                                    {NULL, NULL}};
 
 /* The one symbol core.so exports (everything else is built with hidden visibility). */
@@ -1035,6 +1160,13 @@ LUALIB_API __attribute__((visibility("default"))) int luaopen_firefly_core(lua_S
   if (luaL_newmetatable(L, CLIENT_MT)) {
     luaL_setfuncs(L, metameth, 0);
     luaL_newlib(L, meth);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, PROC_MT)) {
+    lua_pushcfunction(L, p_gc);
+    lua_setfield(L, -2, "__gc");
+    luaL_newlib(L, proc_meth);
     lua_setfield(L, -2, "__index");
   }
   lua_pop(L, 1);

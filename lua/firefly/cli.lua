@@ -512,12 +512,16 @@ function cli.main(args, io_)
     local launcher = require "firefly.launcher"
     local exe = launcher.find()
     if not exe then io_.err:write("firefly: firefly-emulator not found (set FIREFLY_EMULATOR)\n") return EXIT.failed end
-    local q = { "'" .. exe:gsub("'", "'\\''") .. "'" }
-    for i = 2, #args do q[#q + 1] = "'" .. args[i]:gsub("'", "'\\''") .. "'" end
-    -- The emulator ends with this process, even after kill -9: its parent is
-    -- this process ($PPID of the shell that execs it), watched by --parent-pid.
-    local ok, _, rc = os.execute("exec " .. q[1] .. ' --parent-pid "$PPID" ' .. table.concat(q, " ", 2))
-    return type(ok) == "number" and ok or (rc or 0)
+    -- Started without a shell (core.spawn), its output on this terminal. It ends with
+    -- this process, even after kill -9: --parent-pid is this process.
+    local argv = { exe, "--parent-pid", tostring(core.getpid()) }
+    for i = 2, #args do argv[#argv + 1] = args[i] end
+    local proc, serr = core.spawn(argv, {})
+    if not proc then io_.err:write("firefly: cannot start firefly-emulator: ", serr, "\n") return EXIT.failed end
+    -- Ctrl-C reaches both: the emulator ends on it, this process waits for that and says how.
+    core.trap_signals()
+    local how, code = proc:wait(true)
+    return how == "exit" and code or 128 + (code or 0)
   end
   if cmd == "run" then return run_script(io_, args, spec) end
   local o, pos = parse(args, 2)

@@ -1,6 +1,6 @@
 -- The few file helpers the library needs, written once: reading a whole
 -- (regular, bounded) file or its head, making and removing folders through the core (no
--- shell), and, for the launcher alone, quoting for /bin/sh and a portable
+-- shell), and, for the benchmarks' commands, quoting for /bin/sh and a portable
 -- os.execute result (Lua 5.1 and LuaJIT give a number, 5.2+ a boolean and a code).
 
 local core = require "firefly.core"
@@ -57,7 +57,7 @@ function fs.rm_rf(path)
   return core.remove_tree(path)
 end
 
--- One argument for /bin/sh, whatever it holds (the launcher starts a process).
+-- One argument for /bin/sh, whatever it holds (the launcher needs none: core.spawn).
 function fs.quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end

@@ -7,24 +7,26 @@
 --   ...
 --   emu.stop()
 --
--- Plain io/os and a POSIX shell (mkfifo), so it runs on Lua 5.1 to 5.4 and LuaJIT.
+-- No shell: the emulator is started by the core's spawn (posix_spawnp), so it
+-- runs the same on Lua 5.1 to 5.4 and LuaJIT, whatever the paths hold.
 
+local core = require "firefly.core"
 local fs = require "firefly.fs"
 
 local launcher = {}
 
 local DEFAULT_ID, DEFAULT_SECRET = "emulator-client-id", "emulator-client-secret"
 
-local quote, slurp, sh_ok = fs.quote, fs.read, fs.sh
+local slurp = fs.read
 
 -- The executable: opts.exe, then $FIREFLY_EMULATOR, then firefly-emulator on PATH.
 function launcher.find(exe)
   exe = exe or os.getenv("FIREFLY_EMULATOR")
   if exe and exe ~= "" then return exe end
-  local p = io.popen("command -v firefly-emulator 2>/dev/null")
-  local found = p:read("*l")
-  p:close()
-  if found and found ~= "" then return found end
+  for dir in (os.getenv("PATH") or ""):gmatch("[^:]+") do
+    local path = dir .. "/firefly-emulator"
+    if core.file_info(path) == "file" then return path end
+  end
   return nil, "firefly-emulator not found: set FIREFLY_EMULATOR or put it on PATH "
     .. "(`make` builds build/bin/firefly-emulator; `eval \"$(make -s env)\"` sets both)"
 end
@@ -53,19 +55,15 @@ local function flag_args(opts)
   return args
 end
 
-local function gone(pid)
-  local st = slurp("/proc/" .. pid .. "/stat")
-  if st then return st:match("^%d+ %b() ([ZX])") ~= nil end
-  return not sh_ok("kill -0 " .. pid .. " 2>/dev/null")
-end
-
 --[[
-** The emulator's stdin is a pipe whose only writer is this process
-** (io.popen(cmd, "w")), and it runs with --exit-on-stdin-eof: however this
-** process ends, kill -9 included, the kernel closes that pipe and the
-** emulator ends with it. Its stdout (the shell's `echo $$`, which exec keeps
-** as the emulator's pid, then its URL) comes back through a FIFO; reading
-** blocks until both lines arrive, or until EOF if it dies first, so there is
+** The emulator is started without a shell (core.spawn: posix_spawnp with an
+** argument vector), so no path or flag value is ever read by /bin/sh. Its
+** stdin is a pipe whose only writer is this process (the end kept here is
+** close-on-exec: no other child inherits it), and it runs with
+** --exit-on-stdin-eof: however this process ends, kill -9 included, the
+** kernel closes that pipe and the emulator ends with it; --parent-pid (this
+** process) is the second lifeline. Its first line on stdout is its URL;
+** reading blocks until it comes, or until EOF if it dies first, so there is
 ** no polling.
 ]]
 function launcher.start(opts)
@@ -78,55 +76,48 @@ function launcher.start(opts)
   cfg.client_id = opts.client_id or DEFAULT_ID
   cfg.client_secret = opts.client_secret or DEFAULT_SECRET
 
+  local argv = { exe }
+  for _, a in ipairs(flag_args(cfg)) do argv[#argv + 1] = a end
+  for i, a in ipairs(argv) do
+    if a:find("\0", 1, true) then
+      return nil, ("firefly-emulator did not start: its argument %d (%q) contains a NUL byte"):format(i - 1, a)
+    end
+  end
   local errfile = os.tmpname()
-  local fifo = os.tmpname()
-  os.remove(fifo)
-  if not sh_ok("mkfifo -m 600 " .. quote(fifo)) then
+  for _, a in ipairs { "--exit-on-stdin-eof", "--parent-pid", tostring(core.getpid()) } do argv[#argv + 1] = a end
+  local proc, serr = core.spawn(argv, { stdin = "pipe", stdout = "pipe", stderr = errfile })
+  if not proc then
     os.remove(errfile)
-    return nil, "firefly-emulator: cannot make a FIFO at " .. fifo
+    return nil, "firefly-emulator (" .. exe .. ") did not start: " .. serr
   end
-  local parts = { quote(exe) }
-  for _, a in ipairs(flag_args(cfg)) do parts[#parts + 1] = quote(a) end
-  -- Two lifelines: the pipe (anywhere), and the parent pid ($PPID of the
-  -- shell is this process, the emulator's parent once the shell execs it),
-  -- which covers a child of this process that inherited the pipe's end.
-  parts[#parts + 1] = '--exit-on-stdin-eof --parent-pid "$PPID"'
-  local cmd = "exec >" .. quote(fifo) .. " 2>" .. quote(errfile) .. "; echo $$; exec " .. table.concat(parts, " ")
-  local lifeline = io.popen(cmd, "w")
-  local out = io.open(fifo, "r") -- meets the shell's `exec >FIFO`
-  os.remove(fifo) -- both ends are open: the name is no longer needed
-  local pid, url
-  while out and not (pid and url) do
-    local line = out:read("*l")
+  local url
+  while not url do
+    local line = proc:read_line()
     if not line then break end
-    if line:match("^%d+$") then pid = tonumber(line)
-    elseif line:match("^https?://") then url = line:gsub("/+$", "") end
+    if line:match("^https?://") then url = line:gsub("/+$", "") end
   end
-  if out then out:close() end
+  -- Nothing more is read: its later output must not fill a pipe nobody drains.
+  proc:close_stdout()
   if not url then
-    if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
-    lifeline:close()
+    proc:kill()
+    proc:close_stdin()
+    proc:wait(true)
     local msg = (slurp(errfile) or ""):gsub("%s+$", "")
     os.remove(errfile)
     return nil, "firefly-emulator (" .. exe .. ") did not start" .. (msg ~= "" and (": " .. msg) or "")
   end
 
-  local emu = { url = url, pid = pid, exe = exe, client_id = cfg.client_id,
+  local emu = { url = url, pid = proc:pid(), exe = exe, client_id = cfg.client_id,
                 client_secret = cfg.client_secret, errfile = errfile }
-  -- Idempotent; waits until the process is gone so callers may check at once.
+  -- Idempotent; waits until the process is gone (reaped) so callers may check at once.
   function emu.stop()
     if not emu.pid then return true end
-    local p = emu.pid
     emu.pid = nil
-    -- A signal first: another child of this process may hold the pipe too.
-    os.execute("kill " .. p .. " 2>/dev/null")
-    lifeline:close() -- waits for the emulator, which was the shell's exec
-    for _ = 1, 500 do
-      if gone(p) then break end
-      os.execute("sleep 0.01")
-    end
+    proc:kill()
+    proc:close_stdin()
+    proc:wait(true)
     os.remove(errfile)
-    return gone(p)
+    return true
   end
   -- A script that forgets stop() should not leave an emulator behind.
   local mt = { __gc = function() emu.stop() end, __close = function() emu.stop() end }
