@@ -95,6 +95,8 @@ struct ff_xfer {
   CURL *easy;
   ff_timer retry_timer;
   int running;
+  ff_xfer *queue_next;         /* waiting for its turn onto the wire (ff_engine_step) */
+  int queued;
   double started;
   char retry_after_raw[96];
 };

@@ -1,0 +1,110 @@
+/* The engine's pacing of work per step, so a host's ff:step(0) stays short. */
+#define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "engine.h"
+
+#define N 20
+
+static int ended;
+static void on_done(ff_xfer *x) {
+  (void)x;
+  ended++;
+}
+
+/* A server that takes connections (the kernel's backlog) and never answers: transfers stay on the wire. */
+static int silent_server(int *port) {
+  struct sockaddr_in a;
+  socklen_t len = sizeof a;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 64) != 0 ||
+      getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+    return -1;
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+static void a_step_puts_at_most_eight_new_transfers_on_the_wire(void) {
+  ff_engine_config cfg;
+  ff_engine *e;
+  ff_xfer *x[N];
+  char url[64];
+  int port = 0, fd = silent_server(&port), i;
+  CHECK(fd >= 0);
+  memset(&cfg, 0, sizeof cfg);
+  e = ff_engine_new(&cfg);
+  CHECK(e != NULL);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+  for (i = 0; i < N; i++) {
+    x[i] = ff_xfer_new(e);
+    x[i]->url = strdup(url);
+    x[i]->done = on_done;
+    CHECK(ff_xfer_start(x[i]) == 0);
+  }
+  /* Started, not yet on the wire: the engine is due at once, and not idle. */
+  CHECK(ff_engine_running(e) == 0);
+  CHECK(ff_engine_timeout(e) == 0);
+  CHECK(!ff_engine_idle(e));
+  ff_engine_step(e, 0);
+  CHECK(ff_engine_running(e) == 8);
+  CHECK(ff_engine_timeout(e) == 0); /* the other twelve wait their turn: due now */
+  ff_engine_step(e, 0);
+  CHECK(ff_engine_running(e) == 16);
+  ff_engine_step(e, 0);
+  CHECK(ff_engine_running(e) == N);
+  CHECK(ff_engine_timeout(e) > 0); /* all on the wire: the next deadline is libcurl's own */
+  /* A transfer freed while it waits its turn leaves the queue: no later step touches it. */
+  for (i = 0; i < N; i++) ff_xfer_free(x[i]);
+  CHECK(ended == 0);
+  CHECK(ff_engine_running(e) == 0);
+  ff_engine_free(e);
+  close(fd);
+}
+
+static void a_transfer_freed_before_its_turn_is_never_started(void) {
+  ff_engine_config cfg;
+  ff_engine *e;
+  ff_xfer *x[N];
+  char url[64];
+  int port = 0, fd = silent_server(&port), i;
+  CHECK(fd >= 0);
+  memset(&cfg, 0, sizeof cfg);
+  e = ff_engine_new(&cfg);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+  for (i = 0; i < N; i++) {
+    x[i] = ff_xfer_new(e);
+    x[i]->url = strdup(url);
+    x[i]->done = on_done;
+    CHECK(ff_xfer_start(x[i]) == 0);
+  }
+  /* The first, one in the middle and the last go: the rest keep their order. */
+  ff_xfer_free(x[0]);
+  ff_xfer_free(x[10]);
+  ff_xfer_free(x[N - 1]);
+  x[0] = x[10] = x[N - 1] = NULL;
+  ff_engine_step(e, 0);
+  ff_engine_step(e, 0);
+  CHECK(ff_engine_running(e) == 16);
+  ff_engine_step(e, 0);
+  CHECK(ff_engine_running(e) == N - 3);
+  CHECK(ff_engine_timeout(e) > 0);
+  for (i = 0; i < N; i++) ff_xfer_free(x[i]);
+  CHECK(ended == 0);
+  ff_engine_free(e);
+  close(fd);
+}
+
+int main(void) {
+  a_step_puts_at_most_eight_new_transfers_on_the_wire();
+  a_transfer_freed_before_its_turn_is_never_started();
+  return CHECK_DONE();
+}
