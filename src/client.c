@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "call.h"
+#include "commit.h"
 #include "hosts.h"
 #include "clock.h"
 #include "files.h"
@@ -62,6 +63,7 @@ struct ff_client {
   size_t max_download;
   double min_download_rate, rate_grace;
   int plain_http_downloads;
+  ff_committer *commits; /* finished downloads being made durable (src/commit.h), made on first need */
   char **cleaned;     /* folders whose stale temporaries were removed already */
   size_t ncleaned, capcleaned;
 };
@@ -257,12 +259,25 @@ void ff_client_free(ff_client *c) {
   uint32_t i;
   ff_event *ev;
   if (c == NULL) return;
+  if (c->commits) {
+    ff_commit *cm;
+    ff_committer_stop(c->commits); /* the files it holds are saved; their events go unheard */
+    while ((cm = ff_committer_take(c->commits)) != NULL) {
+      while (cm) {
+        ff_commit *next = cm->next;
+        ff_event_free(cm->ud);
+        ff_commit_free(cm);
+        cm = next;
+      }
+    }
+  }
   for (i = 0; i < c->nslots; i++)
     if (c->slots[i].op) op_free(c, c->slots[i].op);
   while ((ev = ff_client_event(c)) != NULL) ff_event_free(ev);
   ff_ratelimit_free(&c->limit);
   ff_auth_free(&c->auth);
   ff_engine_free(c->engine);
+  ff_committer_free(c->commits);
   for (i = 0; i < c->ncleaned; i++) free(c->cleaned[i]);
   free(c->cleaned);
   free(c->slots);
@@ -325,25 +340,79 @@ static void download_error(ff_op *op, ff_xfer *x, ff_error *e) {
   ff_strlcpy(e->request_id, x->request_id, sizeof e->request_id);
 }
 
+/* A download's end: the commit failed (err), or its file is at its final name. */
+static void committed(ff_client *c, uint64_t handle, ff_event *ev, const ff_error *err) {
+  if (err) {
+    ev->type = FF_EV_ERROR;
+    ev->http_status = 0;
+    free(ev->path);
+    ev->path = NULL;
+    ff_error_copy(&ev->err, err);
+  }
+  emit(&c->ctx, ev);
+  release(&c->ctx, handle);
+}
+
+/* The worker finished commits: their events go out now, from inside the step. */
+static void commits_ready(void *ud) {
+  ff_client *c = ud;
+  ff_commit *cm = ff_committer_take(c->commits);
+  while (cm) {
+    ff_commit *next = cm->next;
+    ff_engine_hold(c->engine, -1);
+    committed(c, cm->handle, cm->ud, cm->failed ? &cm->err : NULL);
+    ff_commit_free(cm);
+    cm = next;
+  }
+}
+
+/*
+** Hands the finished file to the worker (src/commit.h); its event is emitted
+** when the file has its final name. -1 (no worker, no memory): nothing was
+** taken, the caller commits in place.
+*/
+static int commit_later(ff_client *c, ff_op *op, FILE *f, ff_event *ev) {
+  ff_commit *cm;
+  if (c->commits == NULL) {
+    c->commits = ff_committer_new();
+    if (c->commits == NULL) return -1;
+    if (ff_engine_watch(c->engine, ff_committer_fd(c->commits), commits_ready, c) != 0) {
+      ff_committer_free(c->commits);
+      c->commits = NULL;
+      return -1;
+    }
+  }
+  cm = calloc(1, sizeof *cm);
+  if (cm == NULL || (cm->path = ff_strdup(op->path)) == NULL) {
+    free(cm);
+    return -1;
+  }
+  ff_error_init(&cm->err);
+  cm->file = f;
+  cm->tmp = op->tmp;
+  cm->handle = op->handle;
+  cm->ud = ev;
+  if (ff_committer_push(c->commits, cm) != 0) {
+    cm->file = NULL;
+    cm->tmp = NULL;
+    ff_commit_free(cm);
+    return -1;
+  }
+  op->tmp = NULL; /* the commit's now: renamed or removed there */
+  ff_engine_hold(c->engine, 1);
+  return 0;
+}
+
 static void call_done(ff_call *call, ff_xfer *x, ff_error *err) {
   ff_op *op = call->ud;
   ff_client *c = op->client;
   int ok = err == NULL && x->code == CURLE_OK && x->status >= 200 && x->status < 300;
   ff_event *ev = ff_event_new(ok ? FF_EV_DONE : FF_EV_ERROR, op->handle);
+  FILE *f = ok ? op->file : NULL;
   op->finished = 1;
   if (op->source) op_close_file(op); /* an upload is over: its file is not read again */
-  if (ok && op->file) {
-    /* The whole body is on disk before the file takes its final name. */
-    FILE *f = op->file;
-    op->file = NULL;
-    ff_error local;
-    ff_error_init(&local);
-    if (ff_file_commit(f, op->tmp, op->path, ev ? &ev->err : &local) != 0) {
-      ok = 0;
-      if (ev) ev->type = FF_EV_ERROR;
-    }
-    free(op->tmp); /* renamed or removed: nothing of ours is left under that name */
-    op->tmp = NULL;
+  if (f) {
+    op->file = NULL; /* the whole body is on disk before the file takes its final name */
   } else if (!ok) {
     op_close_file(op);
     if (ev && err == NULL && op->path) download_error(op, x, &ev->err);
@@ -362,9 +431,25 @@ static void call_done(ff_call *call, ff_xfer *x, ff_error *err) {
       ff_buf_move(&ev->body, &x->response);
       if (op->path) ev->path = ff_strdup(op->path);
     }
-    emit(&c->ctx, ev);
   }
   ff_xfer_free(x);
+  if (f) {
+    ff_error local;
+    int bad;
+    if (ev && commit_later(c, op, f, ev) == 0) return;
+    ff_error_init(&local);
+    bad = ff_file_commit(f, op->tmp, op->path, &local) != 0;
+    free(op->tmp); /* renamed or removed: nothing of ours is left under that name */
+    op->tmp = NULL;
+    if (ev) {
+      committed(c, op->handle, ev, bad ? &local : NULL);
+    } else {
+      release(&c->ctx, op->handle);
+    }
+    ff_error_free(&local);
+    return;
+  }
+  if (ev) emit(&c->ctx, ev);
   release(&c->ctx, op->handle);
 }
 
@@ -588,7 +673,8 @@ ff_event *ff_client_event(ff_client *c) {
 */
 static double deadline(ff_client *c) {
   double t;
-  if (c->head || c->nreap) return 0;
+  /* A commit the worker finished is an event waiting to be taken. */
+  if (c->head || c->nreap || (c->commits && ff_committer_ready(c->commits))) return 0;
   t = ff_engine_timeout(c->engine);
   if (t < 0 && (c->active > 0 || !ff_engine_idle(c->engine))) t = 1.0;
   return t;
@@ -599,10 +685,12 @@ double ff_client_timeout(ff_client *c) {
   /*
   ** A host that does not hold the descriptor cannot hear a socket: while a
   ** request is in flight its answer may come at any moment, so such a host
-  ** is asked back within FF_INFLIGHT_WAIT. One that took pollfd() waits on
-  ** the sockets and gets the next deadline alone.
+  ** is asked back within FF_INFLIGHT_WAIT; so is one while a download's file
+  ** is being committed (src/commit.h). One that took pollfd() waits on the
+  ** sockets and the committer's pipe, and gets the next deadline alone.
   */
-  if (!c->pollfd_taken && ff_engine_running(c->engine) && (t < 0 || t > FF_INFLIGHT_WAIT))
+  if (!c->pollfd_taken && (ff_engine_running(c->engine) || (c->commits && ff_committer_pending(c->commits))) &&
+      (t < 0 || t > FF_INFLIGHT_WAIT))
     t = FF_INFLIGHT_WAIT;
   return t;
 }

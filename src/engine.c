@@ -39,6 +39,10 @@ struct ff_engine {
   size_t npool, cappool;
   int running; /* transfers on the multi handle */
   ff_xfer *queue_head, *queue_tail; /* started, waiting for their turn onto it */
+  int watch_fd; /* ff_engine_watch's descriptor, -1 for none */
+  void (*watch_ready)(void *ud);
+  void *watch_ud;
+  int held;     /* ff_engine_hold */
   unsigned long requests;
   unsigned long retries;
   ff_rng rng;
@@ -163,7 +167,12 @@ static int on_curl_timer(CURLM *multi, long ms, void *ud) {
 
 static void on_ready(void *ud, int fd, int flags) {
   ff_engine *e = ud;
-  int ev = ((flags & FF_READY_IN) ? CURL_CSELECT_IN : 0) | ((flags & FF_READY_OUT) ? CURL_CSELECT_OUT : 0) |
+  int ev;
+  if (fd == e->watch_fd) {
+    e->watch_ready(e->watch_ud);
+    return;
+  }
+  ev = ((flags & FF_READY_IN) ? CURL_CSELECT_IN : 0) | ((flags & FF_READY_OUT) ? CURL_CSELECT_OUT : 0) |
            ((flags & FF_READY_ERR) ? CURL_CSELECT_ERR : 0);
   curl_multi_socket_action(e->multi, (curl_socket_t)fd, ev, &e->curl_running);
 }
@@ -187,6 +196,7 @@ ff_engine *ff_engine_new(const ff_engine_config *cfg) {
   e->cfg.proxy = ff_strdup(cfg->proxy);
   e->cfg.user_agent = ff_strdup(cfg->user_agent);
   e->curl_when = -1;
+  e->watch_fd = -1;
   e->multi = curl_multi_init();
   e->poller = ff_poller_new();
   if (e->multi == NULL || e->poller == NULL || (cfg->ca_file && !e->cfg.ca_file) ||
@@ -218,7 +228,19 @@ void ff_engine_free(ff_engine *e) {
 }
 
 int ff_engine_idle(ff_engine *e) {
-  return e->running == 0 && e->nheap == 0 && e->queue_head == NULL;
+  return e->running == 0 && e->nheap == 0 && e->queue_head == NULL && e->held == 0;
+}
+
+int ff_engine_watch(ff_engine *e, int fd, void (*ready)(void *ud), void *ud) {
+  if (ff_poller_watch(e->poller, fd, FF_POLL_IN) != 0) return -1;
+  e->watch_fd = fd;
+  e->watch_ready = ready;
+  e->watch_ud = ud;
+  return 0;
+}
+
+void ff_engine_hold(ff_engine *e, int delta) {
+  e->held += delta;
 }
 
 unsigned long ff_engine_requests(ff_engine *e) { return e->requests; }

@@ -115,6 +115,10 @@ int ff_engine_running(ff_engine *e);
 /* Waits up to max_wait seconds for activity, then runs completions and timers. */
 void ff_engine_step(ff_engine *e, double max_wait);
 int ff_engine_idle(ff_engine *e);
+/* One descriptor beside libcurl's (src/commit.h's): ready(ud) runs inside ff_engine_step while it is readable. */
+int ff_engine_watch(ff_engine *e, int fd, void (*ready)(void *ud), void *ud);
+/* Work the engine does not see (commits in flight) keeps it from idling: +1 when it starts, -1 when it ends. */
+void ff_engine_hold(ff_engine *e, int delta);
 /* Every attempt made so far, retries included (the benchmark counts them). */
 unsigned long ff_engine_requests(ff_engine *e);
 /* Attempts that were retries of an earlier one. */
