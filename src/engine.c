@@ -18,14 +18,6 @@
 
 #define FF_ERRBODY_CAP (64 * 1024) /* a non-2xx body beside a file sink */
 #define FF_READ_CHUNK (64 * 1024)  /* the most of a source file read in one go, inside one step */
-/*
-** Transfers put on the wire per step, at most. Every start costs libcurl a
-** connect or a request on the next socket action, ~0.1-0.15 ms each here;
-** 64 jobs submitted at once (or 64 polls due together) would otherwise take
-** 8-10 ms of one ff:step(0), half a frame at 60 Hz. The rest start on the
-** next steps, which the deadline says are due now.
-*/
-#define FF_STARTS_PER_STEP 8
 
 struct ff_engine {
   CURLM *multi;
@@ -43,6 +35,9 @@ struct ff_engine {
   void (*watch_ready)(void *ud);
   void *watch_ud;
   int held;     /* ff_engine_hold */
+  int backlog;  /* ready sockets or finished transfers left for the next step */
+  int ndone;    /* finished transfers handed on in this step */
+  int nfired;   /* timers fired in this step */
   unsigned long requests;
   unsigned long retries;
   ff_rng rng;
@@ -123,11 +118,13 @@ void ff_timer_start(ff_engine *e, ff_timer *t, double when) {
   if (t->slot == 1) arm(e); /* the new earliest deadline: the host's descriptor must know */
 }
 
+/* Timers due fire, FF_TIMERS_PER_STEP a step at most: the next one is then due at once. */
 static void run_timers(ff_engine *e) {
   double now = ff_now();
-  while (e->nheap > 0 && e->heap[0]->when <= now) {
+  while (e->nheap > 0 && e->heap[0]->when <= now && e->nfired < FF_TIMERS_PER_STEP) {
     ff_timer *t = e->heap[0];
     ff_timer_stop(e, t);
+    e->nfired++;
     t->fire(t);
   }
 }
@@ -137,7 +134,7 @@ static void run_timers(ff_engine *e) {
 /* The earliest deadline, ours or libcurl's; -1 when there is none. Queued starts are due now. */
 static double next_deadline(ff_engine *e) {
   double next = e->nheap > 0 ? e->heap[0]->when : -1;
-  if (e->queue_head != NULL) return 0;
+  if (e->queue_head != NULL || e->backlog) return 0;
   if (e->curl_when >= 0 && (next < 0 || e->curl_when < next)) next = e->curl_when;
   return next;
 }
@@ -266,12 +263,20 @@ static void finish(ff_engine *e, ff_xfer *x);
 static void drain(ff_engine *e) {
   CURLMsg *msg;
   int left;
+  if (e->ndone >= FF_DONE_PER_STEP) {
+    e->backlog = 1; /* whatever finished since waits in libcurl's queue for the next step */
+    return;
+  }
   while ((msg = curl_multi_info_read(e->multi, &left)) != NULL) {
     ff_xfer *x = NULL;
     if (msg->msg != CURLMSG_DONE) continue;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
     x->code = msg->data.result;
     finish(e, x);
+    if (++e->ndone >= FF_DONE_PER_STEP) {
+      e->backlog = left > 0 || e->backlog; /* a later drain of this step may not look again */
+      break;
+    }
   }
 }
 
@@ -296,6 +301,8 @@ static void admit_some(ff_engine *e) {
 void ff_engine_step(ff_engine *e, double max_wait) {
   double wait;
   long ms = 0;
+  e->backlog = 0;
+  e->ndone = e->nfired = 0;
   run_timers(e);
   admit_some(e);
   curl_due(e);
@@ -307,7 +314,7 @@ void ff_engine_step(ff_engine *e, double max_wait) {
     ms = ff_ms_of(wait);
     if (ms > 3600000) ms = 3600000;
   }
-  ff_poller_wait(e->poller, (int)ms, on_ready, e);
+  if (ff_poller_wait(e->poller, (int)ms, FF_SOCKETS_PER_STEP, on_ready, e) >= FF_SOCKETS_PER_STEP) e->backlog = 1;
   curl_due(e);
   drain(e);
   run_timers(e);

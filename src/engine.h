@@ -17,6 +17,21 @@
 
 typedef struct ff_engine ff_engine;
 
+/*
+** Work per ff_engine_step, at most, so a host's ff:step(0) stays within a
+** frame (issue 10 #7). What is left is there for the next step, and the
+** engine's deadline is then now (ff_engine_timeout 0, the descriptor
+** readable). Each start costs libcurl a connect or a request at the next
+** socket action (~0.1-0.15 ms), each finished transfer a JSON decode and an
+** event or two, each due poll timer a request to build: 64 jobs submitted
+** together, or their 64 polls due together, otherwise cost one step 8-10 ms.
+*/
+#define FF_STARTS_PER_STEP 4  /* transfers put on the wire */
+#define FF_SOCKETS_PER_STEP 4 /* ready sockets handed to libcurl */
+#define FF_DONE_PER_STEP 4    /* finished transfers handed on */
+#define FF_TIMERS_PER_STEP 4  /* timers fired */
+
+
 typedef struct ff_engine_config {
   double connect_timeout; /* seconds to establish a connection */
   double stall_timeout;   /* seconds without a byte before a transfer is dropped */

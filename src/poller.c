@@ -82,9 +82,10 @@ void ff_poller_arm(ff_poller *p, double when) {
   timerfd_settime(p->tfd, TFD_TIMER_ABSTIME, &it, NULL);
 }
 
-int ff_poller_wait(ff_poller *p, int ms, void (*ready)(void *ud, int fd, int flags), void *ud) {
+int ff_poller_wait(ff_poller *p, int ms, int max, void (*ready)(void *ud, int fd, int flags), void *ud) {
   struct epoll_event evs[FF_POLL_BATCH];
-  int n = epoll_wait(p->ep, evs, FF_POLL_BATCH, ms), i, sockets = 0;
+  /* Level-triggered: what is left ready is reported again, and epoll rotates its ready list. */
+  int n = epoll_wait(p->ep, evs, max > 0 && max < FF_POLL_BATCH ? max : FF_POLL_BATCH, ms), i;
   for (i = 0; i < n; i++) {
     int fd = evs[i].data.fd, flags = 0;
     if (fd == p->tfd) {
@@ -97,9 +98,8 @@ int ff_poller_wait(ff_poller *p, int ms, void (*ready)(void *ud, int fd, int fla
     if (evs[i].events & EPOLLOUT) flags |= FF_READY_OUT;
     if (evs[i].events & (EPOLLERR | EPOLLHUP)) flags |= FF_READY_ERR;
     ready(ud, fd, flags);
-    sockets++;
   }
-  return sockets;
+  return n < 0 ? 0 : n;
 }
 
 #else /* no epoll: a poll() list, and no descriptor for hosts */
@@ -109,6 +109,7 @@ int ff_poller_wait(ff_poller *p, int ms, void (*ready)(void *ud, int fd, int fla
 struct ff_poller {
   struct pollfd *fds;
   size_t n, cap;
+  size_t next; /* where the next look starts, so a capped one starves no socket */
 };
 
 ff_poller *ff_poller_new(void) { return calloc(1, sizeof(ff_poller)); }
@@ -158,17 +159,20 @@ void ff_poller_arm(ff_poller *p, double when) {
   (void)when; /* the caller's wait already ends at the deadline */
 }
 
-int ff_poller_wait(ff_poller *p, int ms, void (*ready)(void *ud, int fd, int flags), void *ud) {
+int ff_poller_wait(ff_poller *p, int ms, int max, void (*ready)(void *ud, int fd, int flags), void *ud) {
   int fds[64], flags[64], n = 0, k;
-  size_t i;
+  size_t i, j;
+  if (max <= 0 || max > 64) max = 64;
   if (p->n == 0) {
     if (ms > 0) poll(NULL, 0, ms);
     return 0;
   }
   if (poll(p->fds, (nfds_t)p->n, ms) <= 0) return 0;
   /* Callbacks change the list: collect first, then act. */
-  for (i = 0; i < p->n && n < 64; i++) {
-    short r = p->fds[i].revents;
+  for (j = 0; j < p->n && n < max; j++) {
+    short r;
+    i = (p->next + j) % p->n;
+    r = p->fds[i].revents;
     int f = ((r & POLLIN) ? FF_READY_IN : 0) | ((r & POLLOUT) ? FF_READY_OUT : 0) |
             ((r & (POLLERR | POLLHUP | POLLNVAL)) ? FF_READY_ERR : 0);
     if (f) {
@@ -176,6 +180,7 @@ int ff_poller_wait(ff_poller *p, int ms, void (*ready)(void *ud, int fd, int fla
       flags[n++] = f;
     }
   }
+  p->next = (p->next + j) % p->n;
   for (k = 0; k < n; k++) ready(ud, fds[k], flags[k]);
   return n;
 }

@@ -36,9 +36,11 @@ int ff_poller_watch(ff_poller *p, int fd, int what);
 /* The descriptor turns readable at monotonic time `when` (ff_now), or never when < 0. */
 void ff_poller_arm(ff_poller *p, double when);
 /*
-** Waits up to ms (0: just looks) and calls ready(ud, fd, flags) for each ready
-** socket; the timer is consumed silently. Returns the number of sockets.
+** Waits up to ms (0: just looks) and calls ready(ud, fd, flags) for at most
+** max ready sockets (the rest are there for the next call); the timer is
+** consumed silently. Returns how many were taken, the timer included: max
+** means more may be ready.
 */
-int ff_poller_wait(ff_poller *p, int ms, void (*ready)(void *ud, int fd, int flags), void *ud);
+int ff_poller_wait(ff_poller *p, int ms, int max, void (*ready)(void *ud, int fd, int flags), void *ud);
 
 #endif

@@ -33,7 +33,7 @@ static int silent_server(int *port) {
   return fd;
 }
 
-static void a_step_puts_at_most_eight_new_transfers_on_the_wire(void) {
+static void a_step_puts_at_most_FF_STARTS_PER_STEP_new_transfers_on_the_wire(void) {
   ff_engine_config cfg;
   ff_engine *e;
   ff_xfer *x[N];
@@ -54,13 +54,15 @@ static void a_step_puts_at_most_eight_new_transfers_on_the_wire(void) {
   CHECK(ff_engine_running(e) == 0);
   CHECK(ff_engine_timeout(e) == 0);
   CHECK(!ff_engine_idle(e));
-  ff_engine_step(e, 0);
-  CHECK(ff_engine_running(e) == 8);
-  CHECK(ff_engine_timeout(e) == 0); /* the other twelve wait their turn: due now */
-  ff_engine_step(e, 0);
-  CHECK(ff_engine_running(e) == 16);
+  for (i = 1; i * FF_STARTS_PER_STEP < N; i++) {
+    ff_engine_step(e, 0);
+    CHECK(ff_engine_running(e) == i * FF_STARTS_PER_STEP);
+    CHECK(ff_engine_timeout(e) == 0); /* the others wait their turn: due now */
+  }
   ff_engine_step(e, 0);
   CHECK(ff_engine_running(e) == N);
+  /* Connected sockets turn writable FF_SOCKETS_PER_STEP a step; once the requests are out, the silence. */
+  for (i = 0; i < N && ff_engine_timeout(e) == 0; i++) ff_engine_step(e, 0);
   CHECK(ff_engine_timeout(e) > 0); /* all on the wire: the next deadline is libcurl's own */
   /* A transfer freed while it waits its turn leaves the queue: no later step touches it. */
   for (i = 0; i < N; i++) ff_xfer_free(x[i]);
@@ -80,6 +82,7 @@ static void a_transfer_freed_before_its_turn_is_never_started(void) {
   memset(&cfg, 0, sizeof cfg);
   e = ff_engine_new(&cfg);
   snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+  ended = 0;
   for (i = 0; i < N; i++) {
     x[i] = ff_xfer_new(e);
     x[i]->url = strdup(url);
@@ -93,8 +96,8 @@ static void a_transfer_freed_before_its_turn_is_never_started(void) {
   x[0] = x[10] = x[N - 1] = NULL;
   ff_engine_step(e, 0);
   ff_engine_step(e, 0);
-  CHECK(ff_engine_running(e) == 16);
-  ff_engine_step(e, 0);
+  CHECK(ff_engine_running(e) == 2 * FF_STARTS_PER_STEP);
+  for (i = 0; i < 2 * N && ff_engine_timeout(e) == 0; i++) ff_engine_step(e, 0);
   CHECK(ff_engine_running(e) == N - 3);
   CHECK(ff_engine_timeout(e) > 0);
   for (i = 0; i < N; i++) ff_xfer_free(x[i]);
@@ -103,8 +106,78 @@ static void a_transfer_freed_before_its_turn_is_never_started(void) {
   close(fd);
 }
 
+static int fired;
+static void on_fire(ff_timer *t) {
+  (void)t;
+  fired++;
+}
+
+static void a_step_fires_at_most_FF_TIMERS_PER_STEP_timers_and_the_rest_are_due_at_once(void) {
+  ff_engine_config cfg;
+  ff_engine *e;
+  ff_timer t[N];
+  int i, steps = 0;
+  memset(&cfg, 0, sizeof cfg);
+  memset(t, 0, sizeof t);
+  e = ff_engine_new(&cfg);
+  for (i = 0; i < N; i++) {
+    CHECK(ff_timer_reserve(e) == 0);
+    t[i].fire = on_fire;
+    ff_timer_start(e, &t[i], 0); /* long due */
+  }
+  while (fired < N && steps < N) {
+    int before = fired;
+    ff_engine_step(e, 0);
+    steps++;
+    CHECK(fired - before == (N - before < FF_TIMERS_PER_STEP ? N - before : FF_TIMERS_PER_STEP));
+    if (fired < N) CHECK(ff_engine_timeout(e) == 0);
+  }
+  CHECK(fired == N);
+  CHECK(ff_engine_timeout(e) < 0 && ff_engine_idle(e));
+  for (i = 0; i < N; i++) ff_timer_release(e, &t[i]);
+  ff_engine_free(e);
+}
+
+/* Nothing listens on the port: every transfer ends at once, refused, and each step hands on a few. */
+static int most_in_a_step, this_step;
+static void on_refused(ff_xfer *x) {
+  (void)x;
+  ended++;
+  if (++this_step > most_in_a_step) most_in_a_step = this_step;
+}
+
+static void a_step_hands_on_at_most_FF_DONE_PER_STEP_finished_transfers(void) {
+  ff_engine_config cfg;
+  ff_engine *e;
+  ff_xfer *x[N];
+  char url[64];
+  int port = 0, fd = silent_server(&port), i, steps = 0;
+  close(fd); /* the port is free again: connections to it are refused */
+  memset(&cfg, 0, sizeof cfg);
+  e = ff_engine_new(&cfg);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+  ended = 0;
+  for (i = 0; i < N; i++) {
+    x[i] = ff_xfer_new(e);
+    x[i]->url = strdup(url);
+    x[i]->done = on_refused;
+    CHECK(ff_xfer_start(x[i]) == 0);
+  }
+  while (ended < N && steps < 1000) {
+    this_step = 0;
+    ff_engine_step(e, 0.05);
+    steps++;
+  }
+  CHECK(ended == N);
+  CHECK(most_in_a_step >= 1 && most_in_a_step <= FF_DONE_PER_STEP);
+  for (i = 0; i < N; i++) ff_xfer_free(x[i]);
+  ff_engine_free(e);
+}
+
 int main(void) {
-  a_step_puts_at_most_eight_new_transfers_on_the_wire();
+  a_step_puts_at_most_FF_STARTS_PER_STEP_new_transfers_on_the_wire();
+  a_step_fires_at_most_FF_TIMERS_PER_STEP_timers_and_the_rest_are_due_at_once();
+  a_step_hands_on_at_most_FF_DONE_PER_STEP_finished_transfers();
   a_transfer_freed_before_its_turn_is_never_started();
   return CHECK_DONE();
 }
