@@ -41,9 +41,7 @@ describe("a download to disk", function()
 
   it("ends a trickle below min_download_rate as a timeout, saving nothing", function()
     local srv = hostile.start("trickle")
-    local ff = firefly.new { client_id = "id", access_token = "token", api_url = "http://127.0.0.1:1",
-                             stall_timeout = 1, min_download_rate = 1000, max_retries = 0 }
-    local out = result.new(ff, { outputs = { { image = { url = srv.url .. "out.png" } } } }, {}).outputs[1]
+    local ff, out = srv:output { stall_timeout = 1, min_download_rate = 1000, max_retries = 0 }
     local ok, err = out:save(dir .. "/out.png")
     assert.is_nil(ok)
     assert.are.equal("timeout", err.kind, tostring(err))
@@ -55,8 +53,7 @@ describe("a download to disk", function()
 
   it("never ends as a whole file when Content-Length promised less than the server sent", function()
     local srv = hostile.start("excess")
-    local ff = firefly.new { client_id = "id", access_token = "token", api_url = "http://127.0.0.1:1" }
-    local out = result.new(ff, { outputs = { { image = { url = srv.url .. "out.png" } } } }, {}).outputs[1]
+    local ff, out = srv:output()
     local ok, err = out:save(dir .. "/out.png")
     assert.is_nil(ok)
     assert.are.equal("transport", err.kind)
@@ -133,8 +130,7 @@ describe("an output URL", function()
     end
     assert.are.same({}, srv:requests())
     -- The same http URL, for a client whose API is plain HTTP on purpose (an emulator).
-    local http_ff = firefly.new { client_id = "id", access_token = "token", api_url = "http://127.0.0.1:1" }
-    local out = result.new(http_ff, { outputs = { { image = { url = srv.url .. "out.png" } } } }, {}).outputs[1]
+    local http_ff, out = srv:output()
     assert.are.equal(helper.slurp("spec/fixtures/hero.png"), assert(out:bytes()))
     assert.are.equal(1, #srv:requests())
     https_ff:close()

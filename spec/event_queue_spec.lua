@@ -4,7 +4,6 @@
 local helper = require "helpers.emulator"
 local hostile = require "helpers.hostile"
 local firefly = require "firefly"
-local result = require "firefly.result"
 
 local SIZE = { width = 16, height = 16 }
 
@@ -114,9 +113,7 @@ describe("the event queue", function()
 
   it("reports a wait = false save's progress as its body arrives: bytes that grow, the total, then its end", function()
     local srv = hostile.start("trickle") -- 20000 bytes announced, one every 50 ms for 3 s, then the rest
-    local host = firefly.new { client_id = "id", access_token = "token", api_url = "http://127.0.0.1:1",
-                               stall_timeout = 10, min_download_rate = 1, max_retries = 0 }
-    local out = result.new(host, { outputs = { { image = { url = srv.url .. "out.png" } } } }, {}).outputs[1]
+    local host, out = srv:output { stall_timeout = 10, min_download_rate = 1, max_retries = 0 }
     local dir = helper.tmpdir()
     local op = assert(out:save(dir .. "/out.png", { wait = false }))
     assert.are.equal("save", op.kind)
@@ -149,9 +146,7 @@ describe("the event queue", function()
 
   it("stops a wait = false save cancelled halfway, leaving nothing at its path", function()
     local srv = hostile.start("trickle")
-    local host = firefly.new { client_id = "id", access_token = "token", api_url = "http://127.0.0.1:1",
-                               stall_timeout = 10, min_download_rate = 1, max_retries = 0 }
-    local out = result.new(host, { outputs = { { image = { url = srv.url .. "out.png" } } } }, {}).outputs[1]
+    local host, out = srv:output { stall_timeout = 10, min_download_rate = 1, max_retries = 0 }
     local dir = helper.tmpdir()
     local op = assert(out:save(dir .. "/out.png", { wait = false }))
     for _ = 1, 100 do

@@ -33,23 +33,32 @@ static int silent_server(int *port) {
   return fd;
 }
 
-static void a_step_puts_at_most_FF_STARTS_PER_STEP_new_transfers_on_the_wire(void) {
+/* An engine with N transfers to 127.0.0.1:port started, each ending in done. */
+static ff_engine *engine_with_transfers(ff_xfer *x[N], int port, ff_xfer_done done) {
   ff_engine_config cfg;
   ff_engine *e;
-  ff_xfer *x[N];
   char url[64];
-  int port = 0, fd = silent_server(&port), i;
-  CHECK(fd >= 0);
+  int i;
   memset(&cfg, 0, sizeof cfg);
   e = ff_engine_new(&cfg);
   CHECK(e != NULL);
   snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+  ended = 0;
   for (i = 0; i < N; i++) {
     x[i] = ff_xfer_new(e);
     x[i]->url = strdup(url);
-    x[i]->done = on_done;
+    x[i]->done = done;
     CHECK(ff_xfer_start(x[i]) == 0);
   }
+  return e;
+}
+
+static void a_step_puts_at_most_FF_STARTS_PER_STEP_new_transfers_on_the_wire(void) {
+  ff_engine *e;
+  ff_xfer *x[N];
+  int port = 0, fd = silent_server(&port), i;
+  CHECK(fd >= 0);
+  e = engine_with_transfers(x, port, on_done);
   /* Started, not yet on the wire: the engine is due at once, and not idle. */
   CHECK(ff_engine_running(e) == 0);
   CHECK(ff_engine_timeout(e) == 0);
@@ -73,22 +82,11 @@ static void a_step_puts_at_most_FF_STARTS_PER_STEP_new_transfers_on_the_wire(voi
 }
 
 static void a_transfer_freed_before_its_turn_is_never_started(void) {
-  ff_engine_config cfg;
   ff_engine *e;
   ff_xfer *x[N];
-  char url[64];
   int port = 0, fd = silent_server(&port), i;
   CHECK(fd >= 0);
-  memset(&cfg, 0, sizeof cfg);
-  e = ff_engine_new(&cfg);
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
-  ended = 0;
-  for (i = 0; i < N; i++) {
-    x[i] = ff_xfer_new(e);
-    x[i]->url = strdup(url);
-    x[i]->done = on_done;
-    CHECK(ff_xfer_start(x[i]) == 0);
-  }
+  e = engine_with_transfers(x, port, on_done);
   /* The first, one in the middle and the last go: the rest keep their order. */
   ff_xfer_free(x[0]);
   ff_xfer_free(x[10]);
@@ -147,22 +145,11 @@ static void on_refused(ff_xfer *x) {
 }
 
 static void a_step_hands_on_at_most_FF_DONE_PER_STEP_finished_transfers(void) {
-  ff_engine_config cfg;
   ff_engine *e;
   ff_xfer *x[N];
-  char url[64];
   int port = 0, fd = silent_server(&port), i, steps = 0;
   close(fd); /* the port is free again: connections to it are refused */
-  memset(&cfg, 0, sizeof cfg);
-  e = ff_engine_new(&cfg);
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
-  ended = 0;
-  for (i = 0; i < N; i++) {
-    x[i] = ff_xfer_new(e);
-    x[i]->url = strdup(url);
-    x[i]->done = on_refused;
-    CHECK(ff_xfer_start(x[i]) == 0);
-  }
+  e = engine_with_transfers(x, port, on_refused);
   while (ended < N && steps < 1000) {
     this_step = 0;
     ff_engine_step(e, 0.05);

@@ -4,7 +4,7 @@
 -- blocking client call can talk to it; every request line goes to its log.
 --
 --   local srv = require("helpers.hostile").start("trickle")
---   ... srv.url ..., srv:requests() ...
+--   ... srv.url ..., srv:requests(), local ff, out = srv:output { stall_timeout = 1 } ...
 --   srv:stop()
 --
 -- Modes:
@@ -146,6 +146,17 @@ function Server:requests()
   local list = {}
   for l in (slurp(self.logfile) or ""):gmatch("[^\n]+") do list[#list + 1] = l end
   return list
+end
+
+-- A client of a made-up API (nothing is ever submitted) and one output whose
+-- URL is this server's out.png: what a download does against the server.
+-- opts are firefly.new's, over a plain-HTTP api_url.
+function Server:output(opts)
+  local o = { client_id = "id", access_token = "token", api_url = "http://127.0.0.1:1" }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  local ff = require("firefly").new(o)
+  local r = require("firefly.result").new(ff, { outputs = { { image = { url = self.url .. "out.png" } } } }, {})
+  return ff, r.outputs[1]
 end
 
 function Server:stop()
