@@ -48,6 +48,28 @@ describe("the IMS token", function()
     ff:close()
   end)
 
+  it("wakes the submits that waited for it a few a step, with ff:timeout() 0 until all are sent", function()
+    local ff = emu:client()
+    local jobs, fetched = {}, emu:count("POST", "^/ims/token/v3$")
+    for i = 1, 20 do
+      jobs[i] = assert(ff:generate_images({ prompt = "cat " .. i, size = SIZE }, { wait = false }))
+    end
+    -- requests counts every attempt put on the engine: the token request first.
+    -- Steps of a frame loop, step(0): a step(wait) may take several turns.
+    while ff:stats().requests == 1 do ff:step(0) end
+    local steps, sent = 1, ff:stats().requests - 1
+    assert.is_true(sent <= 8, ("the step the token came in started %d of the 20 submits"):format(sent))
+    while ff:stats().requests < 21 do
+      assert.are.equal(0, ff:timeout())
+      ff:step(0)
+      steps = steps + 1
+    end
+    assert.is_true(steps >= 3)
+    for i = 1, 20 do assert.is_table(assert(jobs[i]:wait())) end
+    assert.are.equal(fetched + 1, emu:count("POST", "^/ims/token/v3$"))
+    ff:close()
+  end)
+
   it("is requested with a URL-encoded form at {ims_url}/ims/token/v3", function()
     -- A recording proxy in front of the emulator's IMS keeps the request as sent.
     local rec, why = recorder.start(emu.url)

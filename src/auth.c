@@ -13,6 +13,7 @@ int ff_auth_init(ff_auth *a, ff_ctx *ctx, const char *client_id, const char *cli
   memset(a, 0, sizeof *a);
   a->ctx = ctx;
   a->waiting.next = a->waiting.prev = &a->waiting;
+  a->woken.next = a->woken.prev = &a->woken;
   if (access_token) {
     a->fixed = 1;
     a->token = ff_strdup(access_token);
@@ -56,13 +57,52 @@ void ff_auth_forget(ff_auth *a, ff_auth_waiter *w) {
   w->next = w->prev = NULL;
 }
 
-/* Wakes every waiter; the list is taken first, as a waiter may queue again. */
+/* Moves every waiter of list onto the end of to (both list heads). */
+static void splice(ff_auth_waiter *list, ff_auth_waiter *to) {
+  if (list->next == list) return;
+  list->next->prev = to->prev;
+  to->prev->next = list->next;
+  list->prev->next = to;
+  to->prev = list->prev;
+  list->next = list->prev = list;
+}
+
+/*
+** Tells the next FF_AUTH_WAKES_PER_STEP woken waiters that a token is at
+** hand; the client's next step tells the next ones (ff_client_step), and its
+** timeout is 0 meanwhile. Each asks ff_auth_token again, so a token gone
+** stale in between is fetched anew rather than used.
+*/
+void ff_auth_step(ff_auth *a) {
+  int n;
+  for (n = 0; n < FF_AUTH_WAKES_PER_STEP && a->woken.next != &a->woken; n++) {
+    ff_auth_waiter *w = a->woken.next;
+    ff_auth_forget(a, w);
+    w->ready(w, NULL);
+  }
+}
+
+int ff_auth_woken(const ff_auth *a) { return a->woken.next != &a->woken; }
+
+/*
+** A token came: its waiters are told a few a step. A failed fetch tells its
+** waiters at once (an error event each, no request built); any still queued
+** from an earlier token are told first, and ask for a token again.
+*/
 static void wake(ff_auth *a, const ff_error *err) {
-  ff_auth_waiter list = a->waiting;
-  if (list.next == &a->waiting) return;
-  list.next->prev = &list;
-  list.prev->next = &list;
-  a->waiting.next = a->waiting.prev = &a->waiting;
+  ff_auth_waiter list;
+  if (err == NULL) {
+    splice(&a->waiting, &a->woken);
+    ff_auth_step(a); /* a few at once: no step's delay when few wait */
+    return;
+  }
+  list.next = list.prev = &list;
+  splice(&a->waiting, &list); /* first: a waiter told below may queue again */
+  while (a->woken.next != &a->woken) {
+    ff_auth_waiter *w = a->woken.next;
+    ff_auth_forget(a, w);
+    w->ready(w, NULL);
+  }
   while (list.next != &list) {
     ff_auth_waiter *w = list.next;
     ff_auth_forget(a, w);

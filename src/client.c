@@ -647,6 +647,10 @@ void ff_client_step(ff_client *c, double max_wait) {
   double end = ff_now() + max_wait;
   for (;;) {
     double left = end - ff_now();
+    if (ff_auth_woken(&c->auth)) {
+      ff_auth_step(&c->auth); /* requests a new token woke, a few a step (src/auth.h) */
+      left = 0;
+    }
     ff_engine_step(c->engine, left > 0 ? left : 0);
     if (c->uploads > 0) report_uploads(c);
     reap(c);
@@ -674,7 +678,7 @@ ff_event *ff_client_event(ff_client *c) {
 static double deadline(ff_client *c) {
   double t;
   /* A commit the worker finished is an event waiting to be taken. */
-  if (c->head || c->nreap || (c->commits && ff_committer_ready(c->commits))) return 0;
+  if (c->head || c->nreap || ff_auth_woken(&c->auth) || (c->commits && ff_committer_ready(c->commits))) return 0;
   t = ff_engine_timeout(c->engine);
   if (t < 0 && (c->active > 0 || !ff_engine_idle(c->engine))) t = 1.0;
   return t;
