@@ -50,6 +50,37 @@ describe("cache", function()
     ff2:close()
   end)
 
+  it("saves a cached output with wait = false as an operation the host steps, its copy made off the call", function()
+    local ff = client()
+    local body = { prompt = "a red fox", seeds = { 7 }, size = SIZE }
+    assert(ff:generate_images(body))
+    local hit = assert(ff:generate_images(body))
+    assert.is_true(hit.from_cache)
+    ff:step(0)
+    local op = assert(hit.outputs[1]:save(dir .. "/later.png", { wait = false }))
+    -- The copy and its fsync are the worker's: the call returned before its end.
+    assert.is_false(op.finished)
+    assert.are.equal("save", op.kind)
+    local done
+    while not done do
+      for _, ev in ipairs(ff:step(0.05)) do
+        if ev.job == op then
+          assert.are.equal("done", ev.type, tostring(ev.err))
+          done = true
+        end
+      end
+    end
+    assert.are.equal(dir .. "/later.png", assert(op:wait()))
+    assert.are.equal(assert(hit.outputs[1]:bytes()), helper.slurp(dir .. "/later.png"))
+    -- A failing copy (its folder is missing) ends with an io error from a step, and leaves nothing.
+    local bad = assert(hit.outputs[1]:save(dir .. "/missing/x.png", { wait = false }))
+    local r, err = bad:wait()
+    assert.is_nil(r)
+    assert.are.equal("io", err.kind)
+    assert.is_nil(io.open(dir .. "/missing/x.png"))
+    ff:close()
+  end)
+
   it("does not cache a request without seeds (it would not be reproducible)", function()
     local ff = client()
     assert(ff:generate_images { prompt = "a fox", size = SIZE })

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "call.h"
@@ -20,7 +21,7 @@
 #define FF_SLOT_BITS 24 /* a handle is (generation << 24) | slot */
 #define FF_INFLIGHT_WAIT 0.01 /* seconds: how soon a host without the descriptor looks at sockets */
 
-typedef enum { OP_JOB, OP_REQUEST, OP_DOWNLOAD } ff_opkind;
+typedef enum { OP_JOB, OP_REQUEST, OP_DOWNLOAD, OP_WORK } ff_opkind;
 
 typedef struct ff_op {
   ff_opkind kind;
@@ -33,6 +34,7 @@ typedef struct ff_op {
   FILE *file;
   FILE *source;      /* an upload's file, read as the socket takes it */
   long long source_size, reported; /* its size, and the bytes sent last said (FF_EV_SENT) */
+  ff_commit *work;   /* OP_WORK: its copy or hash, on the worker (src/commit.h); borrowed */
   int finished;
 } ff_op;
 
@@ -148,6 +150,8 @@ static void op_free(ff_client *c, ff_op *op) {
   c->active--;
   if (op->kind == OP_JOB) {
     ff_job_free(op->job);
+  } else if (op->kind == OP_WORK) {
+    /* released only once its work came back, or canceled (op->work NULL), or the client is going */
   } else {
     ff_call_free(&op->call);
     op_close_file(op);
@@ -353,6 +357,34 @@ static void committed(ff_client *c, uint64_t handle, ff_event *ev, const ff_erro
   release(&c->ctx, handle);
 }
 
+/* A copy's or hash's end, told by its event: it failed (cm->err), or here is its file or digest. */
+static void work_done(ff_client *c, ff_commit *cm) {
+  ff_op *op = lookup(c, cm->handle);
+  ff_event *ev = cm->ud;
+  if (op == NULL || op->work != cm) { /* canceled: its end was told then */
+    ff_event_free(ev);
+    return;
+  }
+  op->work = NULL;
+  op->finished = 1;
+  if (cm->failed) {
+    ev->type = FF_EV_ERROR;
+    ff_error_copy(&ev->err, &cm->err);
+  } else if (cm->kind == FF_WORK_HASH) {
+    if (ff_buf_appends(&ev->body, cm->digest) != 0) {
+      ev->type = FF_EV_ERROR;
+      ff_error_set(&ev->err, FF_E_NOMEM, "out of memory reading %s", cm->src_path);
+    }
+    ev->total = cm->size;
+    ff_strlcpy(ev->stamp, cm->stamp, sizeof ev->stamp);
+  } else {
+    ev->path = cm->path;
+    cm->path = NULL;
+  }
+  emit(&c->ctx, ev);
+  release(&c->ctx, cm->handle);
+}
+
 /* The worker finished commits: their events go out now, from inside the step. */
 static void commits_ready(void *ud) {
   ff_client *c = ud;
@@ -360,10 +392,26 @@ static void commits_ready(void *ud) {
   while (cm) {
     ff_commit *next = cm->next;
     ff_engine_hold(c->engine, -1);
-    committed(c, cm->handle, cm->ud, cm->failed ? &cm->err : NULL);
+    if (cm->kind == FF_WORK_COMMIT)
+      committed(c, cm->handle, cm->ud, cm->failed ? &cm->err : NULL);
+    else
+      work_done(c, cm);
     ff_commit_free(cm);
     cm = next;
   }
+}
+
+/* The client's worker, started on first need; -1 when none can be had. */
+static int committer(ff_client *c) {
+  if (c->commits) return 0;
+  c->commits = ff_committer_new();
+  if (c->commits == NULL) return -1;
+  if (ff_engine_watch(c->engine, ff_committer_fd(c->commits), commits_ready, c) != 0) {
+    ff_committer_free(c->commits);
+    c->commits = NULL;
+    return -1;
+  }
+  return 0;
 }
 
 /*
@@ -373,15 +421,7 @@ static void commits_ready(void *ud) {
 */
 static int commit_later(ff_client *c, ff_op *op, FILE *f, ff_event *ev) {
   ff_commit *cm;
-  if (c->commits == NULL) {
-    c->commits = ff_committer_new();
-    if (c->commits == NULL) return -1;
-    if (ff_engine_watch(c->engine, ff_committer_fd(c->commits), commits_ready, c) != 0) {
-      ff_committer_free(c->commits);
-      c->commits = NULL;
-      return -1;
-    }
-  }
+  if (committer(c) != 0) return -1;
   cm = calloc(1, sizeof *cm);
   if (cm == NULL || (cm->path = ff_strdup(op->path)) == NULL) {
     free(cm);
@@ -477,11 +517,20 @@ nomem:
 }
 
 uint64_t ff_client_upload(ff_client *c, const char *url, const char *path, const char *content_type,
-                          ff_error *err) {
+                          const char *stamp, ff_error *err) {
   long long size = 0;
   FILE *f = ff_file_source(path, &size, err);
   ff_op *op;
   if (f == NULL) return 0;
+  if (stamp) {
+    struct stat st;
+    char now[FF_STAMP_LEN];
+    if (fstat(fileno(f), &st) != 0 || (ff_file_stamp(&st, now), strcmp(now, stamp) != 0)) {
+      fclose(f);
+      ff_error_set(err, FF_E_IO, "%s changed after it was read for this request; nothing was uploaded", path);
+      return 0;
+    }
+  }
   op = op_new(c, OP_REQUEST);
   if (op == NULL) {
     fclose(f);
@@ -576,6 +625,69 @@ int ff_client_copy(ff_client *c, const char *src, const char *path, ff_error *er
   return ff_file_copy(src, path, ff_engine_rng(c->engine), err);
 }
 
+/*
+** An operation whose work is the worker's (src/commit.h): cm, with src open
+** already, goes there with its event; without a worker it is done here.
+*/
+static uint64_t work_start(ff_client *c, ff_op *op, ff_commit *cm, ff_error *err) {
+  ff_event *ev = ff_event_new(FF_EV_DONE, op->handle);
+  if (ev == NULL) {
+    ff_commit_free(cm);
+    op_free(c, op);
+    ff_error_set(err, FF_E_NOMEM, "out of memory starting a file operation");
+    return 0;
+  }
+  cm->handle = op->handle;
+  cm->ud = ev;
+  op->work = cm;
+  if (committer(c) == 0 && ff_committer_push(c->commits, cm) == 0) {
+    ff_engine_hold(c->engine, 1);
+  } else {
+    ff_commit_run(cm);
+    work_done(c, cm);
+    ff_commit_free(cm);
+  }
+  return op->handle;
+}
+
+static ff_commit *work_new(ff_client *c, ff_work kind, const char *src, ff_op **op, ff_error *err) {
+  ff_commit *cm = calloc(1, sizeof *cm);
+  *op = cm ? op_new(c, OP_WORK) : NULL;
+  if (*op == NULL) {
+    free(cm);
+    ff_error_set(err, FF_E_NOMEM, "out of memory starting a file operation");
+    return NULL;
+  }
+  ff_error_init(&cm->err);
+  cm->kind = kind;
+  if (ff_commit_open_src(cm, src, err) != 0) {
+    ff_commit_free(cm);
+    op_free(c, *op);
+    return NULL;
+  }
+  return cm;
+}
+
+uint64_t ff_client_hash(ff_client *c, const char *path, ff_error *err) {
+  ff_op *op;
+  ff_commit *cm = work_new(c, FF_WORK_HASH, path, &op, err);
+  return cm ? work_start(c, op, cm, err) : 0;
+}
+
+uint64_t ff_client_copy_start(ff_client *c, const char *src, const char *path, ff_error *err) {
+  ff_op *op;
+  ff_commit *cm;
+  if (prepare_save(c, path, err) != 0 || (cm = work_new(c, FF_WORK_COPY, src, &op, err)) == NULL) return 0;
+  if ((cm->path = ff_strdup(path)) == NULL) {
+    ff_error_set(err, FF_E_NOMEM, "out of memory saving %s", path);
+  } else if ((cm->file = ff_file_tmp(path, ff_engine_rng(c->engine), &cm->tmp, err)) != NULL) {
+    return work_start(c, op, cm, err);
+  }
+  ff_commit_free(cm);
+  op_free(c, op);
+  return 0;
+}
+
 uint64_t ff_client_download(ff_client *c, const char *url, const char *path, ff_error *err) {
   ff_op *op;
   if (url_fetchable(c, url, err) != 0 || (path && prepare_save(c, path, err) != 0)) return 0;
@@ -618,9 +730,14 @@ int ff_client_cancel(ff_client *c, uint64_t handle) {
   ff_event *ev;
   if (op == NULL || op->finished) return 0;
   if (op->kind == OP_JOB) return ff_job_cancel(op->job);
-  /* A request or download stops here and now. */
-  ff_call_abort(&op->call);
-  op_close_file(op);
+  /* A request or download stops here and now; a copy or hash as soon as the worker looks. */
+  if (op->kind == OP_WORK) {
+    atomic_store(&op->work->canceled, 1);
+    op->work = NULL;
+  } else {
+    ff_call_abort(&op->call);
+    op_close_file(op);
+  }
   op->finished = 1;
   ev = ff_event_new(FF_EV_ERROR, handle);
   if (ev) {
@@ -635,7 +752,13 @@ int ff_client_progress(ff_client *c, uint64_t handle, double *got, double *total
   ff_op *op = lookup(c, handle);
   ff_xfer *x;
   curl_off_t len = -1;
-  if (op == NULL || op->finished || op->kind == OP_JOB || (x = op->call.x) == NULL || !x->running) return 0;
+  if (op == NULL || op->finished || op->kind == OP_JOB) return 0;
+  if (op->kind == OP_WORK) { /* a copy's or hash's bytes read, as the worker counts them */
+    *got = (double)atomic_load(&op->work->done_bytes);
+    *total = (double)op->work->size;
+    return 1;
+  }
+  if ((x = op->call.x) == NULL || !x->running) return 0;
   /* A body streamed to a file counts what reached it; one kept in memory, its buffer. */
   *got = (double)(x->file ? x->received : x->response.len);
   if (curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len) != CURLE_OK) len = -1;

@@ -66,6 +66,19 @@ uint64_t ff_client_request(ff_client *c, const char *method, const char *url, co
 uint64_t ff_client_download(ff_client *c, const char *url, const char *path, ff_error *err);
 /* Copies a local file (a cache hit) to path the same way; 0, or -1 with err set. */
 int ff_client_copy(ff_client *c, const char *src, const char *path, ff_error *err);
+/*
+** The same copy as an operation: the worker thread (src/commit.h) copies,
+** fsyncs and renames; a done event (path) or error ends it, a step later at
+** the soonest. Progress as for a download; canceled or failed, nothing is at path.
+*/
+uint64_t ff_client_copy_start(ff_client *c, const char *src, const char *path, ff_error *err);
+/*
+** The sha256 of the regular file at path, read on the worker thread: a done
+** event with the hex digest as its body, the size as total and the file's
+** stamp (src/files.h), or an error (the file could not be read, or changed
+** while it was).
+*/
+uint64_t ff_client_hash(ff_client *c, const char *path, ff_error *err);
 /* 1 when a cancel was started, 0 when the handle is unknown or already finished. */
 int ff_client_cancel(ff_client *c, uint64_t handle);
 /*
@@ -85,10 +98,11 @@ double ff_client_timeout(ff_client *c);
 /*
 ** POSTs the file at path as the body (content_type), read in bounded chunks
 ** as the socket takes them; FF_EV_SENT events say how far it got, then a
-** done or error ends it as for a request. 0 and err (io) when it cannot be read.
+** done or error ends it as for a request. 0 and err (io) when it cannot be read,
+** or when stamp (a ff_file_stamp of it, or NULL) says it changed since it was hashed.
 */
 uint64_t ff_client_upload(ff_client *c, const char *url, const char *path, const char *content_type,
-                          ff_error *err);
+                          const char *stamp, ff_error *err);
 /*
 ** Waits up to max_wait seconds until one of n clients has work, all at once;
 ** ready[i] is then 1 for each that has. The number ready, or -1 out of memory.

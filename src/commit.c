@@ -9,6 +9,10 @@
 #include <unistd.h>
 
 #include "files.h"
+#include "sha256.h"
+
+#include <string.h>
+#include <sys/stat.h>
 
 struct ff_committer {
   pthread_mutex_t lock;
@@ -54,6 +58,70 @@ ff_committer *ff_committer_new(void) {
 
 int ff_committer_fd(const ff_committer *m) { return m->pipe[0]; }
 
+/*
+** Reads src to its end in 64 KiB chunks, each to the hash or the output;
+** stops early when the owner cancels. 0, or -1 with c->err set.
+*/
+static int read_src(ff_commit *c, ff_sha256 *h) {
+  char buf[65536], now[FF_STAMP_LEN];
+  size_t n;
+  struct stat st;
+  while ((n = fread(buf, 1, sizeof buf, c->src)) > 0) {
+    if (atomic_load(&c->canceled)) {
+      ff_error_set(&c->err, FF_E_CANCELED, "cancelled");
+      return -1;
+    }
+    if (h) ff_sha256_update(h, buf, n);
+    if (c->file && fwrite(buf, 1, n, c->file) != n) {
+      ff_error_set(&c->err, FF_E_IO, "cannot write %s: %s", c->path, strerror(errno ? errno : EIO));
+      return -1;
+    }
+    atomic_fetch_add(&c->done_bytes, (long long)n);
+  }
+  if (ferror(c->src)) {
+    ff_error_set(&c->err, FF_E_IO, "cannot read %s: %s", c->src_path, strerror(errno ? errno : EIO));
+    return -1;
+  }
+  /* Written to while read: what was read is neither the old file nor the new one. */
+  if (fstat(fileno(c->src), &st) != 0 || (ff_file_stamp(&st, now), strcmp(now, c->stamp) != 0)) {
+    ff_error_set(&c->err, FF_E_IO, "%s changed while it was being read", c->src_path);
+    return -1;
+  }
+  return 0;
+}
+
+void ff_commit_run(ff_commit *c) {
+  ff_sha256 h;
+  if (c->kind == FF_WORK_HASH) {
+    ff_sha256_init(&h);
+    c->failed = read_src(c, &h) != 0;
+    if (!c->failed) ff_sha256_hex(&h, c->digest);
+    return;
+  }
+  if (c->kind == FF_WORK_COPY && read_src(c, NULL) != 0) {
+    c->failed = 1;
+    fclose(c->file);
+    c->file = NULL;
+    unlink(c->tmp); /* nothing half-written stays, and nothing is at path */
+    return;
+  }
+  /* A download, or a copy now complete: flushed, fsynced, closed and renamed. */
+  c->failed = ff_file_commit(c->file, c->tmp, c->path, &c->err) != 0;
+  c->file = NULL; /* closed by the commit, whatever its outcome */
+}
+
+int ff_commit_open_src(ff_commit *c, const char *path, ff_error *err) {
+  struct stat st;
+  c->src = ff_file_source(path, &c->size, err);
+  if (c->src == NULL) return -1;
+  if ((c->src_path = ff_strdup(path)) == NULL || fstat(fileno(c->src), &st) != 0) {
+    ff_error_set(err, FF_E_NOMEM, "out of memory reading %s", path);
+    return -1;
+  }
+  ff_file_stamp(&st, c->stamp);
+  return 0;
+}
+
 static void *worker(void *ud) {
   ff_committer *m = ud;
   pthread_mutex_lock(&m->lock);
@@ -66,8 +134,7 @@ static void *worker(void *ud) {
     if (m->todo == NULL) m->todo_tail = NULL;
     pthread_mutex_unlock(&m->lock);
     c->next = NULL;
-    c->failed = ff_file_commit(c->file, c->tmp, c->path, &c->err) != 0;
-    c->file = NULL; /* closed by the commit, whatever its outcome */
+    ff_commit_run(c);
     pthread_mutex_lock(&m->lock);
     if (m->done_tail) m->done_tail->next = c; else m->done = c;
     m->done_tail = c;
@@ -154,9 +221,11 @@ void ff_commit_free(ff_commit *c) {
     fclose(c->file);
     if (c->tmp) unlink(c->tmp);
   }
+  if (c->src) fclose(c->src);
   ff_error_free(&c->err);
   free(c->tmp);
   free(c->path);
+  free(c->src_path);
   free(c);
 }
 

@@ -170,6 +170,12 @@ int ff_file_copy(const char *src, const char *path, ff_rng *rng, ff_error *err) 
   }
 }
 
+void ff_file_stamp(const struct stat *st, char out[FF_STAMP_LEN]) {
+  snprintf(out, FF_STAMP_LEN, "%lld:%lld:%llu:%llu", (long long)st->st_size,
+           (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec, (unsigned long long)st->st_dev,
+           (unsigned long long)st->st_ino);
+}
+
 /* "NAME.part-" and eight hex digits: the names ff_file_tmp makes, nothing else. */
 static int is_ours(const char *name) {
   size_t len = strlen(name), i;

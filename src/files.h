@@ -30,6 +30,12 @@ int ff_file_write(const char *path, const char *data, size_t len, ff_rng *rng, f
 */
 FILE *ff_file_source(const char *path, long long *size, ff_error *err);
 int ff_file_copy(const char *src, const char *path, ff_rng *rng, ff_error *err);
+/*
+** A file's version as far as stat tells: size, modification time (ns),
+** device and inode. A file edited or replaced after it was hashed has another.
+*/
+struct stat;
+void ff_file_stamp(const struct stat *st, char out[FF_STAMP_LEN]);
 /* Removes dir's "*.part-xxxxxxxx" files older than age seconds; how many went. */
 int ff_files_clean(const char *dir, double age);
 /* Removes dir's ".tmp-*" folders older than age seconds (a cache's half-built entries); how many went. */

@@ -433,6 +433,10 @@ static void push_event(lua_State *L, ff_event *ev) {
   set_str(L, "request_id", ev->request_id);
   set_str(L, "content_type", ev->content_type);
   set_str(L, "path", ev->path);
+  if (ev->stamp[0]) {
+    set_str(L, "stamp", ev->stamp);
+    set_num(L, "size", (double)ev->total);
+  }
   if (ev->http_status) set_int(L, "http_status", ev->http_status);
   if (ev->type == FF_EV_SENT) {
     set_num(L, "sent", (double)ev->sent);
@@ -522,9 +526,10 @@ static int f_upload(lua_State *L) {
   const char *url = check_cstr(L, 2, "url");
   const char *path = check_cstr(L, 3, "path");
   const char *ctype = opt_header(L, 4, "content type");
+  const char *stamp = opt_cstr(L, 5, "stamp");
   ff_error err;
   ff_error_init(&err);
-  return push_handle(L, ff_client_upload(lc->c, url, path, ctype, &err), &err);
+  return push_handle(L, ff_client_upload(lc->c, url, path, ctype, stamp, &err), &err);
 }
 
 /* A number is not a URL: no coercion of 42 into host "42". */
@@ -552,6 +557,25 @@ static int f_copy(lua_State *L) {
   if (ff_client_copy(lc->c, src, path, &err) != 0) return push_fail(L, &err);
   lua_pushboolean(L, 1);
   return 1;
+}
+
+/* copy_start(src, path) -> handle: the copy as an operation, on the worker thread; or fail, err. */
+static int f_copy_start(lua_State *L) {
+  lclient *lc = check_open(L);
+  const char *src = check_cstr(L, 2, "path");
+  const char *path = check_cstr(L, 3, "path");
+  ff_error err;
+  ff_error_init(&err);
+  return push_handle(L, ff_client_copy_start(lc->c, src, path, &err), &err);
+}
+
+/* hash(path) -> handle: the file's sha256 on the worker thread (done: body, total, stamp); or fail, err. */
+static int f_hash(lua_State *L) {
+  lclient *lc = check_open(L);
+  const char *path = check_cstr(L, 2, "path");
+  ff_error err;
+  ff_error_init(&err);
+  return push_handle(L, ff_client_hash(lc->c, path, &err), &err);
 }
 
 static int f_cancel(lua_State *L) {
@@ -731,7 +755,7 @@ static int io_new(lua_State *L) {
 
 static const luaL_Reg meth[] = {
   {"submit", f_submit}, {"attach", f_attach}, {"request", f_request}, {"upload", f_upload}, {"download", f_download},
-  {"copy", f_copy},
+  {"copy", f_copy}, {"copy_start", f_copy_start}, {"hash", f_hash},
   {"cancel", f_cancel}, {"progress", f_progress}, {"step", f_step}, {"timeout", f_timeout}, {"pollfd", f_pollfd},
   {"events", f_events}, {"stats", f_stats},
   {"close", f_close}, {NULL, NULL}};
@@ -837,24 +861,31 @@ static const char *why(int e) {
   return e == EINVAL ? "not a regular file (a FIFO or a device is never read or written)" : strerror(e);
 }
 
-/* sha256_file(path) -> hex, or fail, message: streamed, never the whole file in memory. */
+/*
+** sha256_file(path) -> hex, stamp, or fail, message: streamed, never the
+** whole file in memory; stamp is the file's version (src/files.h) as read,
+** and a file that changed while it was read is an error.
+*/
 static int io_sha256_file(lua_State *L) {
   const char *path = check_cstr(L, 1, "path");
   int fd = open_regular(path, O_RDONLY);
   FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
   ff_sha256 h;
-  char buf[65536], hex[65];
+  char buf[65536], hex[65], stamp[FF_STAMP_LEN], after[FF_STAMP_LEN];
+  struct stat st;
   size_t n;
-  if (f == NULL) {
+  if (f == NULL || fstat(fileno(f), &st) != 0) {
     int e = errno;
-    if (fd >= 0) close(fd);
+    if (f) fclose(f);
+    else if (fd >= 0) close(fd);
     luaL_pushfail(L);
     lua_pushfstring(L, "%s: %s", path, why(e));
     return 2;
   }
+  ff_file_stamp(&st, stamp);
   ff_sha256_init(&h);
   while ((n = fread(buf, 1, sizeof buf, f)) > 0) ff_sha256_update(&h, buf, n);
-  if (ferror(f)) {
+  if (ferror(f) || fstat(fileno(f), &st) != 0) {
     int e = errno;
     fclose(f);
     luaL_pushfail(L);
@@ -862,9 +893,16 @@ static int io_sha256_file(lua_State *L) {
     return 2;
   }
   fclose(f);
+  ff_file_stamp(&st, after);
+  if (strcmp(stamp, after) != 0) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: it changed while it was being read", path);
+    return 2;
+  }
   ff_sha256_hex(&h, hex);
   lua_pushstring(L, hex);
-  return 1;
+  lua_pushstring(L, stamp);
+  return 2;
 }
 
 /*

@@ -76,6 +76,8 @@ typedef enum ff_evtype {
   FF_EV_SENT      /* an upload's body went on: sent of total bytes (it is not finished) */
 } ff_evtype;
 
+#define FF_STAMP_LEN 96 /* "size:mtime_ns:dev:ino" */
+
 typedef struct ff_event {
   struct ff_event *next;
   ff_evtype type;
@@ -90,7 +92,8 @@ typedef struct ff_event {
   char content_type[128];
   ff_buf body;
   char *path;     /* a finished download's file */
-  long long sent, total; /* FF_EV_SENT */
+  long long sent, total; /* FF_EV_SENT; total is also a hashed file's size */
+  char stamp[FF_STAMP_LEN]; /* a hashed file's version (src/files.h's ff_file_stamp) */
   ff_error err;
 } ff_event;
 

@@ -118,14 +118,102 @@ static void stopping_waits_for_every_commit_pushed(void) {
   ff_committer_free(m);
 }
 
+/* A source file of n bytes at dir/name. */
+static void source(const char *name, size_t n) {
+  char path[256];
+  FILE *f;
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  f = fopen(path, "wb");
+  while (n-- > 0) fputc('a', f);
+  fclose(f);
+}
+
+static ff_commit *reading(ff_work kind, const char *name) {
+  ff_commit *c = calloc(1, sizeof *c);
+  char path[256];
+  ff_error err;
+  ff_error_init(&err);
+  ff_error_init(&c->err);
+  c->kind = kind;
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  CHECK(ff_commit_open_src(c, path, &err) == 0);
+  return c;
+}
+
+static void a_hash_reads_the_whole_file_and_gives_its_sha256_and_stamp(void) {
+  ff_commit *c;
+  source("h.bin", 200000); /* more than one 64 KiB chunk */
+  c = reading(FF_WORK_HASH, "h.bin");
+  ff_commit_run(c);
+  CHECK(!c->failed);
+  /* sha256 of 200000 'a's */
+  CHECK(strcmp(c->digest, "2287d207f24a941ff3b56c04c8a25ad56b63e3023207b3bb5b4ac0c9869d74be") == 0);
+  CHECK(atomic_load(&c->done_bytes) == 200000);
+  CHECK(strncmp(c->stamp, "200000:", 7) == 0);
+  ff_commit_free(c);
+}
+
+static void a_canceled_copy_stops_and_leaves_nothing_at_its_path_or_temporary(void) {
+  ff_commit *c;
+  char path[256], tmp[256];
+  source("big.bin", 1 << 20);
+  c = reading(FF_WORK_COPY, "big.bin");
+  snprintf(path, sizeof path, "%s/copy.bin", dir);
+  snprintf(tmp, sizeof tmp, "%s/copy.bin.part-00000001", dir);
+  c->path = strdup(path);
+  c->tmp = strdup(tmp);
+  c->file = fopen(tmp, "wb");
+  atomic_store(&c->canceled, 1);
+  ff_commit_run(c);
+  CHECK(c->failed && c->err.kind == FF_E_CANCELED);
+  CHECK(!exists(path) && !exists(tmp));
+  ff_commit_free(c);
+}
+
+static void a_copy_is_committed_whole_under_its_name(void) {
+  ff_commit *c;
+  char path[256], tmp[256];
+  struct stat st;
+  c = reading(FF_WORK_COPY, "big.bin");
+  snprintf(path, sizeof path, "%s/whole.bin", dir);
+  snprintf(tmp, sizeof tmp, "%s/whole.bin.part-00000001", dir);
+  c->path = strdup(path);
+  c->tmp = strdup(tmp);
+  c->file = fopen(tmp, "wb");
+  ff_commit_run(c);
+  CHECK(!c->failed);
+  CHECK(stat(path, &st) == 0 && st.st_size == 1 << 20 && !exists(tmp));
+  ff_commit_free(c);
+}
+
+static void a_file_changed_while_hashed_is_an_error_naming_it(void) {
+  ff_commit *c;
+  char path[256];
+  FILE *f;
+  source("edit.bin", 1000);
+  c = reading(FF_WORK_HASH, "edit.bin");
+  snprintf(path, sizeof path, "%s/edit.bin", dir);
+  f = fopen(path, "ab"); /* written to after it was opened for hashing */
+  fputs("more", f);
+  fclose(f);
+  ff_commit_run(c);
+  CHECK(c->failed && c->err.kind == FF_E_IO && strstr(c->err.message, "edit.bin changed") != NULL);
+  ff_commit_free(c);
+}
+
 int main(void) {
   CHECK(mkdtemp(dir) != NULL);
+  a_hash_reads_the_whole_file_and_gives_its_sha256_and_stamp();
+  a_canceled_copy_stops_and_leaves_nothing_at_its_path_or_temporary();
+  a_copy_is_committed_whole_under_its_name();
+  a_file_changed_while_hashed_is_an_error_naming_it();
   commits_end_in_order_and_the_descriptor_says_so();
   a_commit_that_cannot_rename_fails_and_leaves_no_temporary();
   stopping_waits_for_every_commit_pushed();
   {
     static const char *const left[] = {"a.png", "b.png", "c.png", "e0.png", "e1.png", "e2.png", "e3.png",
-                                       "e4.png", "e5.png", "e6.png", "e7.png"};
+                                       "e4.png", "e5.png", "e6.png", "e7.png",
+                                       "h.bin", "big.bin", "whole.bin", "edit.bin"};
     char path[256];
     size_t i;
     for (i = 0; i < sizeof left / sizeof left[0]; i++) {

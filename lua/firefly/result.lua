@@ -113,18 +113,24 @@ end
 
 -- out:save(path, {wait = false}): the download is an engine transfer the host
 -- steps like a job (its "done" or "error" comes out of ff:step; op:wait()
--- gives the path); a cache hit's local copy is done at once.
+-- gives the path); a cache hit's local copy is one too, copied and fsynced
+-- on the client's worker thread (src/commit.h), never inside the call.
 local function save_later(out, path)
   local client = owner[out]
   scheduler.open_queue(client)
+  local xfer, err
   if local_file[out] then
-    local ok, err = client._core:copy(local_file[out], path)
-    if not ok then return finished(client, "save", path, nil, errors.from_core(err)) end
-    return finished(client, "save", path, saved(out, path))
+    local handle, cerr = client._core:copy_start(local_file[out], path)
+    if not handle then return finished(client, "save", path, nil, errors.from_core(cerr)) end
+    xfer = client:_transfer(handle)
+    xfer._finish = function() return saved(out, path) end
+    xfer.kind, xfer.path = "save", path
+    scheduler.watch(client, xfer)
+    return xfer
   end
   local url, uerr = fetchable(out)
   if not url then return nil, uerr end
-  local xfer, err = client:_download(url, path)
+  xfer, err = client:_download(url, path)
   if not xfer then return nil, err end
   xfer._finish = function()
     local whole, why = checked(path)
