@@ -183,6 +183,34 @@ describe("an upload behind a stalled server", function()
     assert.is_nil(ff:timeout(), "something is still in flight")
   end)
 
+  it("fails a job whose file is edited while it uploads, naming the file, and submits nothing", function()
+    local ff = client()
+    finally(function() ff:close() end)
+    local edited = dir .. "/edited.png"
+    assert(os.execute("cp '" .. big .. "' '" .. edited .. "'"))
+    local submits = function()
+      local n = 0
+      for _, line in ipairs(srv:requests()) do if line:find("^POST /v3/") then n = n + 1 end end
+      return n
+    end
+    local before = submits()
+    local j = assert(ff:expand_image({ image = { source = { path = edited } }, size = { width = 160, height = 96 } },
+                                     { wait = false }))
+    for _ = 1, 200 do
+      if (j.uploaded or 0) > 0 then break end
+      ff:step(0.05)
+    end
+    local f = assert(io.open(edited, "ab"))
+    f:write("an edit")
+    f:close()
+    local r, err = j:wait()
+    assert.is_nil(r)
+    assert.are.equal("io", err.kind, tostring(err))
+    assert.truthy(tostring(err):find(edited, 1, true), tostring(err))
+    assert.truthy(tostring(err):find("changed", 1, true), tostring(err))
+    assert.are.equal(before, submits())
+  end)
+
   it("yields inside ff:map while the upload goes on, so another item finishes first", function()
     local emu = helper.start { job_seconds = 0.1 }
     local ff, other = client(), emu:client { poll_interval = 0.1 }

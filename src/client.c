@@ -34,6 +34,8 @@ typedef struct ff_op {
   FILE *file;
   FILE *source;      /* an upload's file, read as the socket takes it */
   long long source_size, reported; /* its size, and the bytes sent last said (FF_EV_SENT) */
+  char *stamp;       /* an upload's file as hashed (src/files.h): it must still be that file ... */
+  char *source_path; /* ... at this name */
   ff_commit *work;   /* OP_WORK: its copy or hash, on the worker (src/commit.h); borrowed */
   int finished;
 } ff_op;
@@ -158,6 +160,8 @@ static void op_free(ff_client *c, ff_op *op) {
   }
   free(op->path);
   free(op->tmp);
+  free(op->stamp);
+  free(op->source_path);
   free(op);
 }
 
@@ -450,6 +454,17 @@ static void call_done(ff_call *call, ff_xfer *x, ff_error *err) {
   ff_event *ev = ff_event_new(ok ? FF_EV_DONE : FF_EV_ERROR, op->handle);
   FILE *f = ok ? op->file : NULL;
   op->finished = 1;
+  if (op->source && op->stamp && ev) {
+    /* Edited while it was sent: the server got neither the file hashed nor the new one. */
+    struct stat st;
+    char now[FF_STAMP_LEN];
+    if (fstat(fileno(op->source), &st) != 0 || (ff_file_stamp(&st, now), strcmp(now, op->stamp) != 0)) {
+      ok = 0;
+      ev->type = FF_EV_ERROR;
+      ff_error_set(&ev->err, FF_E_IO, "%s changed while it was being uploaded; its upload is not used",
+                   op->source_path);
+    }
+  }
   if (op->source) op_close_file(op); /* an upload is over: its file is not read again */
   if (f) {
     op->file = NULL; /* the whole body is on disk before the file takes its final name */
@@ -540,6 +555,11 @@ uint64_t ff_client_upload(ff_client *c, const char *url, const char *path, const
   op->source = f;
   op->source_size = size;
   c->uploads++;
+  if (stamp && ((op->stamp = ff_strdup(stamp)) == NULL || (op->source_path = ff_strdup(path)) == NULL)) {
+    op_free(c, op);
+    ff_error_set(err, FF_E_NOMEM, "out of memory starting an upload");
+    return 0;
+  }
   ff_call_init(&op->call, &c->ctx, call_done, op);
   op->call.retry = FF_RETRY_IDEMPOTENT; /* a repeated upload costs nothing but a second id */
   op->call.source = f;

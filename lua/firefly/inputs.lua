@@ -21,11 +21,11 @@ local PLACEHOLDER = "00000000-0000-4000-8000-000000000000"
 -- chunks (the one read of a whole file left inside the call; the upload
 -- itself reads it again, in the engine, as the socket takes it).
 local function digest(path)
-  local sum, why = core.sha256_file(path)
+  local sum, stamp = core.sha256_file(path)
   if not sum then
-    return nil, errors.new { kind = "validation", message = "cannot read image file " .. tostring(why) }
+    return nil, errors.new { kind = "validation", message = "cannot read image file " .. tostring(stamp) }
   end
-  return sum
+  return sum, stamp
 end
 
 -- Every {path = ...} source in a body, found by walking it: {holder, key, path}.
@@ -91,9 +91,10 @@ function inputs.check(op, body, opts)
       if mode ~= "warn" then return bad_path(why) end
       if opts.warn then opts.warn(why .. " (sent anyway: validate = \"warn\")") end
     end
-    local sum, derr = digest(f.path)
-    if not sum then return nil, derr end
-    files[#files + 1] = { path = f.path, size = size, mime = mime, digest = sum, source = f.source }
+    local sum, stamp = digest(f.path)
+    if not sum then return nil, stamp end
+    -- stamp: the file's version as hashed; its upload fails if it is another by then.
+    files[#files + 1] = { path = f.path, size = size, mime = mime, digest = sum, stamp = stamp, source = f.source }
   end
   if mode == "strict" and not opts.body_judged then
     local list = validate.request(entry and entry.name or op, replaced(body, found, {}),
@@ -150,7 +151,7 @@ function inputs.start(client, todo, ids, on_sent, over)
     return n
   end
   for i, f in ipairs(todo) do
-    local xfer, err = upload.start(client, f.path, f.mime, function(bytes)
+    local xfer, err = upload.start(client, f.path, f.mime, f.stamp, function(bytes)
       sent[i] = bytes
       on_sent(total())
     end)

@@ -67,10 +67,12 @@ local function url(client)
 end
 
 -- Starts the upload of the file at path (inspected already: mime); returns
--- the transfer, whose result is the upload id once it is done. on_sent(bytes),
--- if given, hears how much of the body went on, as it goes.
-function upload.start(client, path, mime, on_sent)
-  local handle, err = client._core:upload(url(client), path, mime)
+-- the transfer, whose result is the upload id once it is done. stamp, if
+-- given, is the file's version when it was hashed (core.sha256_file): a file
+-- edited since is refused, or its upload fails. on_sent(bytes), if given,
+-- hears how much of the body went on, as it goes.
+function upload.start(client, path, mime, stamp, on_sent)
+  local handle, err = client._core:upload(url(client), path, mime, stamp)
   if not handle then return nil, errors.from_core(err) end
   local xfer = client:_transfer(handle)
   xfer._quiet = true -- its events are its job's, not the host's
@@ -103,7 +105,7 @@ function upload.run(client, path_or_bytes, opts)
   end
   local size, mime = upload.inspect(path_or_bytes)
   if not size then return nil, mime end
-  local xfer, err = upload.start(client, path_or_bytes, mime)
+  local xfer, err = upload.start(client, path_or_bytes, mime, nil)
   if not xfer then return nil, err end
   local id, werr = xfer:wait(timeout)
   if not id then return nil, werr end
