@@ -520,6 +520,15 @@ describe("emulator operations", function()
       end
     end)
 
+    it("reads a percent-encoded NUL in a query value as part of the value", function()
+      -- Cut at %00 these would be 'all' and '3', both accepted.
+      for _, q in ipairs({ "publishedState=all%00x", "start=0&limit=3%00" }) do
+        local r = emu:api("GET", "/v3/custom-models?" .. q)
+        assert.are.equal(400, r.status, q)
+        assert.are.equal("Bad Request", r.json.reason, q)
+      end
+    end)
+
     it("answers gateway refusals in its own family", function()
       local r = emu:request("GET", "/v3/custom-models", { headers = { ["x-api-key"] = emu.client_id } })
       assert.are.equal(401, r.status)

@@ -105,6 +105,13 @@ describe("ims token", function()
     assert.are.equal(200, r.status)
   end)
 
+  it("reads a percent-encoded NUL in a query value as data, not as the value's end", function()
+    -- Cut at %00, 'emulator-client-secret%00x' would be the right secret.
+    local r = emu:request("POST", "/ims/token/v3?" .. (good:gsub("emulator%-client%-secret", "%0%%00x")))
+    assert.are.equal(401, r.status)
+    assert.are.same({ error = "invalid_client", error_description = "invalid client_secret parameter" }, r.json)
+  end)
+
   it("answers 400 unsupported_grant_type for another grant type", function()
     local r = ask((good:gsub("client_credentials", "authorization_code")))
     assert.are.equal(400, r.status)
@@ -319,6 +326,13 @@ describe("job timeline", function()
     local r = emu:api("GET", "/v3/status/urn:ff:jobs:emu851000:00000000-0000-4000-8000-000000000000")
     assert.are.equal(404, r.status)
     assert.are.same({ error_code = "unknown_job_id", message = "The job id is unknown." }, r.json)
+  end)
+
+  it("reads a percent-encoded NUL in a path as part of the job id, not as the path's end", function()
+    local job = submit(emu, { prompt = "a nut", size = { width = 8, height = 8 } })
+    local r = emu:api("GET", "/v3/status/" .. job.jobId .. "%00x")
+    assert.are.equal(404, r.status) -- cut at %00, it would be this job's status
+    assert.are.equal("unknown_job_id", r.json.error_code)
   end)
 
   it("fails with runtime_error when the prompt says [emulator:fail]", function()

@@ -32,6 +32,9 @@ struct emu_request {
   char *body;
   size_t len, cap;
   int too_large;
+  int started;  /* the access handler has seen this request */
+  char *path;   /* the decoded path when it holds a NUL (MHD's url ends there), else NULL */
+  size_t path_len;
 };
 
 /*
@@ -60,12 +63,16 @@ static enum MHD_Result aux_header(void *cls, enum MHD_ValueKind kind,
   return MHD_YES;
 }
 
+/* A query value with its length: "%00" decodes to a NUL byte inside the value,
+   which a C string would end there ('secret%00x' read as 'secret'). */
 static enum MHD_Result aux_query(void *cls, enum MHD_ValueKind kind,
-                                 const char *key, const char *value) {
+                                 const char *key, size_t key_size,
+                                 const char *value, size_t value_size) {
   lua_State *L = cls;
   (void)kind;
-  lua_pushstring(L, value ? value : "");
-  lua_setfield(L, -2, key);
+  lua_pushlstring(L, key, key_size);
+  lua_pushlstring(L, value ? value : "", value ? value_size : 0);
+  lua_rawset(L, -3);
   return MHD_YES;
 }
 
@@ -92,10 +99,11 @@ static void aux_push_request(lua_State *L, struct MHD_Connection *conn,
   lua_createtable(L, 0, 6);
   lua_pushstring(L, method);
   lua_setfield(L, -2, "method");
-  lua_pushstring(L, url);
+  if (r->path) lua_pushlstring(L, r->path, r->path_len);
+  else lua_pushstring(L, url);
   lua_setfield(L, -2, "path");
   lua_newtable(L);
-  MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, aux_query, L);
+  MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, aux_query, L);
   lua_setfield(L, -2, "query");
   lua_newtable(L);
   MHD_get_connection_values(conn, MHD_HEADER_KIND, aux_header, L);
@@ -125,6 +133,49 @@ static int aux_refuse(struct emu_server *s, const char *method, const char *url)
 
 /* -------------------------------------------------------- MHD callbacks */
 
+static int aux_hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/*
+** Called with the request line's raw target before MHD decodes it: its state
+** starts here. MHD hands the access handler a decoded path as a C string, so a
+** "%00" in it would end the path there ('/v3/status/ID%00x' read as the status
+** of ID); such a path is decoded here, with its length, for Lua to see whole.
+*/
+static void *srv_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+  struct emu_request *r = calloc(1, sizeof *r);
+  size_t n = 0, i;
+  int nul = 0;
+  (void)cls;
+  (void)conn;
+  if (r == NULL || uri == NULL) return r;
+  while (uri[n] && uri[n] != '?') n++;
+  for (i = 0; i + 2 < n; i++)
+    if (uri[i] == '%' && uri[i + 1] == '0' && uri[i + 2] == '0') nul = 1;
+  if (!nul) return r;
+  r->path = malloc(n + 1);
+  if (r->path == NULL) return r; /* then MHD's path, cut, as before */
+  for (i = 0; i < n; i++) {
+    int hi = -1, lo = -1;
+    if (uri[i] == '%' && i + 2 < n) {
+      hi = aux_hex(uri[i + 1]);
+      lo = aux_hex(uri[i + 2]);
+    }
+    if (hi >= 0 && lo >= 0) {
+      r->path[r->path_len++] = (char)(hi * 16 + lo);
+      i += 2;
+    } else {
+      r->path[r->path_len++] = uri[i];
+    }
+  }
+  r->path[r->path_len] = '\0';
+  return r;
+}
+
 static enum MHD_Result srv_access(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version, const char *upload_data,
@@ -132,10 +183,11 @@ static enum MHD_Result srv_access(void *cls, struct MHD_Connection *conn,
   struct emu_server *s = cls;
   struct emu_request *r = *con_cls;
   (void)version;
-  if (r == NULL) {
-    r = calloc(1, sizeof *r);
+  if (r == NULL || !r->started) {
+    if (r == NULL) r = calloc(1, sizeof *r);
     if (r == NULL) return MHD_NO;
     *con_cls = r;
+    r->started = 1;
     if (s->faults && aux_refuse(s, method, url)) return MHD_NO;
     return MHD_YES;
   }
@@ -185,6 +237,7 @@ static void srv_completed(void *cls, struct MHD_Connection *conn,
   (void)toe;
   if (r != NULL) {
     free(r->body);
+    free(r->path);
     free(r);
     *con_cls = NULL;
   }
@@ -266,6 +319,7 @@ int emu_start(struct emu_server *s, const char *host, const char *port) {
       MHD_OPTION_CONNECTION_LIMIT, (unsigned)EMU_MAX_CONNECTIONS,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)EMU_CONNECTION_TIMEOUT,
       MHD_OPTION_NOTIFY_COMPLETED, srv_completed, s,
+      MHD_OPTION_URI_LOG_CALLBACK, srv_uri, s,
       MHD_OPTION_END);
   if (s->daemon == NULL) {
     fprintf(stderr, "firefly-emulator: cannot serve on %s port %s\n", host, port);
