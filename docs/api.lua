@@ -94,7 +94,7 @@ api.client = {
   { name = "custom_models", params = { { "query", "firefly.ModelsQuery?" } },
     returns = { { "fun(): table?", "iterator", "each custom model over every page" } },
     doc = "`for m in ff:custom_models{sortBy = \"assetName\"} do ... end`." },
-  { name = "step", params = { { "wait", "number?", "seconds to wait for something to happen (default 0)" } },
+  { name = "step", params = { { "wait", "number?", "seconds to wait for something to happen (default 0; a negative or NaN wait raises)" } },
     returns = { { "firefly.Event[]", "events", "every event queued since the last step" } },
     doc = "Host loops: advances without blocking (or up to `wait` seconds) and returns every event queued "
       .. "since the last step, whichever wait produced it (one queue per client)." },

@@ -173,7 +173,7 @@ function Client:job(id_or_status_url, opts) end
 function Client:custom_models(query) end
 
 ---Host loops: advances without blocking (or up to `wait` seconds) and returns every event queued since the last step, whichever wait produced it (one queue per client).
----@param wait? number seconds to wait for something to happen (default 0)
+---@param wait? number seconds to wait for something to happen (default 0; a negative or NaN wait raises)
 ---@return firefly.Event[] events # every event queued since the last step
 function Client:step(wait) end
 

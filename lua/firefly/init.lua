@@ -102,9 +102,7 @@ end
 -- A callback that raised is raised here, by the call that ran it, once; the
 -- events stay queued for the next step.
 function Client:step(wait)
-  if wait ~= nil and (type(wait) ~= "number" or wait ~= wait) then
-    error("ff:step: wait must be a number of seconds, got " .. tostring(wait), 2)
-  end
+  job.check_seconds("ff:step", "wait", wait)
   scheduler.open_queue(self)
   local raised = self:_pump(wait or 0)
   if raised then raised:_reraise() end

@@ -91,10 +91,17 @@ function job.new(client, handle, op, opts)
   }, Job)
 end
 
-function Job:wait(timeout)
-  if timeout ~= nil and (type(timeout) ~= "number" or timeout ~= timeout) then
-    error("job:wait: timeout must be a number of seconds, got " .. tostring(timeout), 2)
+-- A wait's seconds: nil, or a number from 0 up (math.huge included). NaN,
+-- a negative number or a string raise at the caller's line, naming the argument.
+function job.check_seconds(where, name, v)
+  if v ~= nil and (type(v) ~= "number" or v ~= v or v < 0) then
+    local shown = type(v) == "string" and ("%q"):format(v) or tostring(v)
+    error(("%s: %s must be a non-negative number of seconds, got %s"):format(where, name, shown), 3)
   end
+end
+
+function Job:wait(timeout)
+  job.check_seconds("job:wait", "timeout", timeout)
   return wait_for(self, timeout)
 end
 
@@ -211,6 +218,7 @@ function job.transfer(client, handle)
 end
 
 function Transfer:wait(timeout)
+  job.check_seconds("op:wait", "timeout", timeout)
   return wait_for(self, timeout)
 end
 
