@@ -130,6 +130,33 @@ describe("cache", function()
     assert.are.equal(1, emu:count("POST", "^/v3/images/expand%-async$"))
   end)
 
+  it("hashes a wait = false call's {path} file off the call, then answers from the cache, uploading nothing", function()
+    local body = { image = { source = { path = "examples/assets/hero.png" } },
+                   size = { width = 160, height = 96 }, seeds = { 5 } }
+    local ff = client()
+    assert(ff:expand_image(body))
+    ff:close()
+    local uploads = emu:count("POST", "^/v2/storage/image$")
+    ff = client() -- a new run: no upload id remembered, only the cache
+    local j = assert(ff:expand_image(body, { wait = false }))
+    -- Its identity (the file's sha256) is the worker's to make: no answer yet, from the cache or not.
+    assert.is_false(j.finished)
+    assert.are.equal("uploading", j.status)
+    local done
+    while not done do
+      for _, ev in ipairs(ff:step(0.05)) do
+        if ev.job == j then done = ev end
+      end
+    end
+    assert.are.equal("done", done.type, tostring(done.err))
+    assert.is_true(j.from_cache)
+    assert.are.equal("succeeded", j.status)
+    assert.is_true(j.result.from_cache)
+    assert.are.equal(uploads, emu:count("POST", "^/v2/storage/image$"))
+    assert.are.equal(1, emu:count("POST", "^/v3/images/expand%-async$"))
+    ff:close()
+  end)
+
   describe("the request key", function()
     it("does not depend on the order of keys", function()
       assert.are.equal(

@@ -66,7 +66,8 @@ end
 -- per source, in body order) or nil, err. The CLI's dry run uses it too.
 -- `op`: a registry name or entry (firefly.operations); opts: model_version,
 -- validate ("strict" when nil), warn (gets what "warn" mode lets through),
--- body_judged (the caller validates the body itself, with inputs.stand_in).
+-- body_judged (the caller validates the body itself, with inputs.stand_in),
+-- no_digest (the caller hashes the files later, with inputs.hash: digest nil).
 function inputs.check(op, body, opts)
   opts = opts or {}
   local entry = type(op) == "table" and op or operations.get(op)
@@ -91,8 +92,11 @@ function inputs.check(op, body, opts)
       if mode ~= "warn" then return bad_path(why) end
       if opts.warn then opts.warn(why .. " (sent anyway: validate = \"warn\")") end
     end
-    local sum, stamp = digest(f.path)
-    if not sum then return nil, stamp end
+    local sum, stamp
+    if not opts.no_digest then
+      sum, stamp = digest(f.path)
+      if not sum then return nil, stamp end
+    end
     -- stamp: the file's version as hashed; its upload fails if it is another by then.
     files[#files + 1] = { path = f.path, size = size, mime = mime, digest = sum, stamp = stamp, source = f.source }
   end
@@ -173,6 +177,50 @@ function inputs.start(client, todo, ids, on_sent, over)
     end
     xfers[i] = xfer
   end
+  return xfers
+end
+
+-- Hashes the files (inputs.check's, with no_digest) on the client's worker
+-- thread (src/commit.h), never inside the call: over(true) once every digest
+-- and stamp is in its file, or over(nil, err) at the first failure (the
+-- others are stopped). Returns the transfers (to cancel), or nil, err when
+-- one cannot start. Each file is read once, however often the body names it.
+function inputs.hash(client, files, over)
+  local xfers, left, failed, by_path = {}, 0, false, {}
+  local function stop()
+    for _, x in ipairs(xfers) do x:cancel() end
+  end
+  for _, f in ipairs(files) do
+    local same = by_path[f.path]
+    if same then
+      same[#same + 1] = f
+    else
+      by_path[f.path] = { f }
+      local handle, err = client._core:hash(f.path)
+      if not handle then
+        failed = true
+        stop()
+        return nil, errors.from_core(err)
+      end
+      local xfer = client:_transfer(handle)
+      xfer._quiet = true -- its events are its job's, not the host's
+      left = left + 1
+      local group = by_path[f.path]
+      xfer._then = function(ev, herr)
+        if failed then return end
+        if not ev then
+          failed = true
+          stop()
+          return over(nil, herr)
+        end
+        for _, g in ipairs(group) do g.digest, g.stamp = ev.body, ev.stamp end
+        left = left - 1
+        if left == 0 then over(true) end
+      end
+      xfers[#xfers + 1] = xfer
+    end
+  end
+  if left == 0 then over(true) end
   return xfers
 end
 

@@ -86,7 +86,9 @@ local function watch_saves(s, r, meta, retire)
   end
 end
 
-local function from_cache(client, s, op, opts, key, meta)
+-- early: the job a wait = false call returned while its files were hashed;
+-- it ends here, succeeded, its "done" queued for the host.
+local function from_cache(client, s, op, opts, key, meta, early)
   local hit = s.cache:get(key)
   if not hit then return nil end
   local r = result.new(client, hit.result, { job_id = hit.job_id, request_id = hit.request_id })
@@ -94,8 +96,14 @@ local function from_cache(client, s, op, opts, key, meta)
   r.from_cache = true
   meta.job_id, meta.request_id, meta.from_cache = hit.job_id, hit.request_id, true
   watch_saves(s, r, meta, nil)
-  local j = job.new(client, nil, op, opts)
+  local j = early or job.new(client, nil, op, opts)
+  j._uploads = nil
   j.id, j.status, j.progress, j.result, j.finished, j.from_cache = hit.job_id, "succeeded", 100, r, true, true
+  if early then
+    scheduler.post(client, j, "done")
+    scheduler.wake(j)
+    return j
+  end
   pipeline.joined(j, true)
   if opts.wait == false then return j end
   return r
@@ -109,7 +117,7 @@ local GONE = { http = true, job_failed = true, canceled = true }
 -- when there is none, or when it was submitted to another service (another
 -- api_url): that service's job is not this one's to wait for, and this
 -- service has never been asked, so asking it pays nothing twice.
-local function reattach(client, s, key, op, opts)
+local function reattach(client, s, key, op, opts, early)
   local earlier = s.journal:take(key)
   if not earlier then return nil end
   if not journal.same_service(earlier, client._opts.api_url) then
@@ -120,6 +128,14 @@ local function reattach(client, s, key, op, opts)
     return nil
   end
   local j = client:_attach(earlier.status_url, { timeout = opts.timeout, on_progress = opts.on_progress })
+  if j and early then
+    -- The job returned already takes the attached one's place in the engine.
+    client._pending[j._handle] = early
+    early._handle, early._uploads = j._handle, nil
+    early.id, early.status_url, early.cancel_url, early.status = j.id, j.status_url, j.cancel_url, j.status
+    j = early
+    scheduler.post(client, j, "status")
+  end
   if j then j.operation, j.resumed, j._journal = op, true, earlier end
   return j
 end
@@ -147,19 +163,24 @@ local function submit_handle(client, op, body, json, opts)
   return handle
 end
 
-local function send(client, method, op, body, json, opts)
+local function send(client, method, op, body, json, opts, early)
   local handle, err = submit_handle(client, op, body, json, opts)
   if not handle then return nil, err end
+  if early then
+    early:_submitted(handle)
+    return early
+  end
   return client:_track(handle, job.new(client, handle, method, opts))
 end
 
 -- A job that uploads its files first (inputs.start), then submits: it is
 -- returned at once, "uploading"; the engine sends the files as the host
 -- steps (or a wait waits), and the submit follows the last of them.
-local function upload_then_send(client, method, op, body, files, ids, todo, opts)
+local function upload_then_send(client, method, op, body, files, ids, todo, opts, early)
   local size = 0
   for _, f in ipairs(todo) do size = size + f.size end
-  local j = job.uploading(client, method, opts, size)
+  local j = early or job.uploading(client, method, opts, size)
+  j.upload_size = size
   local function over(done_ids, err)
     if not done_ids then return j:_failed(err) end
     -- Whatever goes wrong from here ends this job: nothing else would.
@@ -177,37 +198,27 @@ local function upload_then_send(client, method, op, body, files, ids, todo, opts
   return j
 end
 
--- Every generating call: method is the client's method name, op its entry in
--- lua/firefly/operations.lua (the one the model version routes to); body and
--- opts are checked already. Returns the result (or a job with wait = false).
-function submit.run(client, method, op, body, opts)
-  local model_version, mode = opts.model_version or op.model_version, opts.validate or client._opts.validate
-  if opts.wait == false then scheduler.open_queue(client) end -- a host will step it
-  local found, ferr = inputs.check(op, body, { model_version = model_version, validate = mode, body_judged = true,
-    warn = function(text) client:_warn(text) end })
-  if not found then return nil, ferr end
-  -- Validated once, before the cache and any upload (stand-in ids for the files).
-  local refused = client:_judge(op, inputs.stand_in(body, found), model_version, mode)
-  if refused then return nil, refused end
-  local json, jerr = encode(inputs.stand_in(body, found))
-  if not json then return nil, jerr end
+-- After the files' digests are known: the cache, the journal, the uploads
+-- and the submit. early: the job a wait = false call returned already (its
+-- files were hashed meanwhile), which this goes on with.
+local function proceed(client, method, op, body, opts, found, json, early)
   local s = stores(client)
   local use_journal = s.journal and opts.journal ~= false
   local use_cache = s.cache and opts.cache ~= false and (opts.cache == true or cache.reproducible(body))
   local key = (use_cache or use_journal) and cache.key(method, opts.model_version, inputs.identity(body, found))
   local meta = { operation = method, prompt = body.prompt, model_version = opts.model_version }
   if use_cache then
-    local hit = from_cache(client, s, method, opts, key, meta)
+    local hit = from_cache(client, s, method, opts, key, meta, early)
     if hit then return hit end
   end
-  local j = use_journal and reattach(client, s, key, method, opts)
+  local j = use_journal and reattach(client, s, key, method, opts, early)
   if not j then
     local ids, todo = inputs.known(client, found)
     local serr
     if #todo > 0 then
-      j, serr = upload_then_send(client, method, op, body, found, ids, todo, opts)
+      j, serr = upload_then_send(client, method, op, body, found, ids, todo, opts, early)
     else
-      j, serr = send(client, method, op, inputs.sending(body, found, ids), #found == 0 and json or nil, opts)
+      j, serr = send(client, method, op, inputs.sending(body, found, ids), #found == 0 and json or nil, opts, early)
     end
     if not j then return nil, serr end
     if use_journal then
@@ -217,6 +228,7 @@ function submit.run(client, method, op, body, opts)
       end
     end
   end
+  if early then return j end
   pipeline.joined(j)
   if opts.wait == false then return j end
   local r, werr = j:wait()
@@ -256,6 +268,57 @@ function submit.run(client, method, op, body, opts)
   end
   watch_saves(s, r, meta, retire)
   return r
+end
+
+-- A wait = false call with {path} files: the job comes back at once,
+-- "uploading", while the client's worker thread hashes the files (their
+-- sha256 is the request's identity for the cache, the journal and the
+-- uploads already made); then it goes on as proceed says.
+local function hash_then_proceed(client, method, op, body, opts, found, json)
+  local size = 0
+  for _, f in ipairs(found) do size = size + f.size end
+  local j = job.uploading(client, method, opts, size)
+  local hashes, err = inputs.hash(client, found, function(ok, herr)
+    if not ok then return j:_failed(herr) end
+    if j.finished then return end -- canceled meanwhile
+    -- Whatever goes wrong from here ends this job: nothing else would.
+    local fine, got, perr = pcall(proceed, client, method, op, body, opts, found, json, j)
+    if not fine then
+      got, perr = nil, errors.new { kind = "validation", message = "the request cannot be sent: " .. tostring(got) }
+    end
+    if not got then j:_failed(perr) end
+  end)
+  if not hashes then return nil, err end
+  if not j.finished then j._uploads = hashes end -- j:cancel() stops them
+  pipeline.joined(j)
+  return j
+end
+
+-- Every generating call: method is the client's method name, op its entry in
+-- lua/firefly/operations.lua (the one the model version routes to); body and
+-- opts are checked already. Returns the result (or a job with wait = false).
+-- A {path} file's sha256 is made on the client's worker thread: a wait = false
+-- call returns before it is, a call inside firefly.run / ff:map yields meanwhile.
+function submit.run(client, method, op, body, opts)
+  local model_version, mode = opts.model_version or op.model_version, opts.validate or client._opts.validate
+  if opts.wait == false then scheduler.open_queue(client) end -- a host will step it
+  local found, ferr = inputs.check(op, body, { model_version = model_version, validate = mode, body_judged = true,
+    warn = function(text) client:_warn(text) end, no_digest = true })
+  if not found then return nil, ferr end
+  -- Validated once, before the cache and any upload (stand-in ids for the files).
+  local refused = client:_judge(op, inputs.stand_in(body, found), model_version, mode)
+  if refused then return nil, refused end
+  local json, jerr = encode(inputs.stand_in(body, found))
+  if not json then return nil, jerr end
+  if #found > 0 then
+    if opts.wait == false then return hash_then_proceed(client, method, op, body, opts, found, json) end
+    local herr
+    local hashes, serr = inputs.hash(client, found, function(ok, e) if not ok then herr = e end end)
+    if not hashes then return nil, serr end
+    for _, x in ipairs(hashes) do x:wait() end
+    if herr then return nil, herr end
+  end
+  return proceed(client, method, op, body, opts, found, json, nil)
 end
 
 return submit
