@@ -72,6 +72,46 @@ describe("upload_image", function()
   end)
 end)
 
+describe("uploads of one file by two jobs at once", function()
+  it("share one upload, and each job gets its id", function()
+    local emu = helper.start { job_seconds = 0.1 }
+    local ff = emu:client()
+    finally(function()
+      ff:close()
+      emu:stop()
+    end)
+    local body = { image = { source = { path = "spec/fixtures/hero.png" } }, size = { width = 160, height = 96 } }
+    local a = assert(ff:expand_image(body, { wait = false }))
+    local b = assert(ff:expand_image(body, { wait = false }))
+    assert(a:wait(), a.err and tostring(a.err))
+    assert(b:wait(), b.err and tostring(b.err))
+    assert.are.equal(1, emu:count("POST", "^/v2/storage/image$"))
+    assert.are.equal(2, emu:count("POST", "^/v3/images/expand%-async$"))
+  end)
+
+  it("go on for the other job when one of them is canceled", function()
+    local emu = helper.start { job_seconds = 0.1 }
+    local ff = emu:client()
+    finally(function()
+      ff:close()
+      emu:stop()
+    end)
+    local body = { image = { source = { path = "spec/fixtures/hero.png" } }, size = { width = 160, height = 96 } }
+    local a = assert(ff:expand_image(body, { wait = false }))
+    local b = assert(ff:expand_image(body, { wait = false }))
+    -- Until both are past their files' sha256 and wait for the upload.
+    for _ = 1, 200 do
+      if ((a._uploads or {})[1] or {}).share and ((b._uploads or {})[1] or {}).share then break end
+      ff:step(0.01)
+    end
+    assert.is_true(a:cancel())
+    local _, err = a:wait()
+    assert.are.equal("canceled", err.kind)
+    assert(b:wait(), b.err and tostring(b.err))
+    assert.are.equal(1, emu:count("POST", "^/v3/images/expand%-async$"))
+  end)
+end)
+
 describe("media.check", function()
   it("knows TIFF and JPEG XL by their signatures, for the operations that take them", function()
     for _, sig in ipairs { { "II*\0\8\0\0\0", "image/tiff" }, { "MM\0*\0\0\0\8", "image/tiff" },

@@ -142,11 +142,52 @@ function inputs.known(client, files)
   return ids, todo
 end
 
--- Starts the uploads of `todo`, all at once, as transfers of the engine:
--- on_sent(bytes) hears how many bytes of them all went on so far, and
--- over(ids) comes once every file is up (ids: source -> upload id, the known
--- ones included), or over(nil, err) at the first failure (the others are
--- stopped). Returns the transfers, or nil, err when one cannot start.
+-- One upload per content in flight, shared by every job that needs it: the
+-- first starts it, the others wait for its id (client._sending: digest ->
+-- share). A waiter that gives up leaves the others theirs; the upload stops
+-- only when nobody is left waiting for it.
+local function share(client, f)
+  client._sending = client._sending or {}
+  local sh = client._sending[f.digest]
+  if sh then return sh end
+  sh = { waiters = {} }
+  local xfer, err = upload.start(client, f.path, f.mime, f.stamp, function(bytes)
+    for _, w in ipairs(sh.waiters) do w.on_sent(bytes) end
+  end)
+  if not xfer then return nil, err end
+  sh.xfer = xfer
+  xfer._then = function(id, uerr)
+    if client._sending[f.digest] == sh then client._sending[f.digest] = nil end
+    if id then client._uploads[f.digest] = { id = id, at = client:_clock() } end
+    for _, w in ipairs(sh.waiters) do w.over(id, uerr) end
+  end
+  client._sending[f.digest] = sh
+  return sh
+end
+
+-- A job's place in a share: cancel() as a transfer's (Job:cancel calls it).
+local Waiter = {}
+Waiter.__index = Waiter
+
+function Waiter:cancel()
+  local sh, list = self.share, self.share.waiters
+  if #list == 1 and list[1] == self then return sh.xfer:cancel() end -- its end comes as the upload's
+  for k, w in ipairs(list) do
+    if w == self then
+      table.remove(list, k)
+      self.over(nil, errors.new { kind = "canceled", message = "cancelled" })
+      return true
+    end
+  end
+  return false
+end
+
+-- Starts the uploads of `todo` (or joins those of the same content in
+-- flight already), all at once, as transfers of the engine: on_sent(bytes)
+-- hears how many bytes of them all went on so far, and over(ids) comes once
+-- every file is up (ids: source -> upload id, the known ones included), or
+-- over(nil, err) at the first failure (the others are given up). Returns the
+-- uploads (each with cancel()), or nil, err when one cannot start.
 function inputs.start(client, todo, ids, on_sent, over)
   local sent, left, xfers, failed = {}, #todo, {}, false
   local function total()
@@ -155,27 +196,30 @@ function inputs.start(client, todo, ids, on_sent, over)
     return n
   end
   for i, f in ipairs(todo) do
-    local xfer, err = upload.start(client, f.path, f.mime, f.stamp, function(bytes)
-      sent[i] = bytes
-      on_sent(total())
-    end)
-    if not xfer then
+    local sh, err = share(client, f)
+    if not sh then
+      failed = true
       for _, x in ipairs(xfers) do x:cancel() end
       return nil, err
     end
-    xfer._then = function(id, uerr)
+    local w = setmetatable({ share = sh }, Waiter)
+    w.on_sent = function(bytes)
+      sent[i] = bytes
+      on_sent(total())
+    end
+    w.over = function(id, uerr)
       if failed then return end
       if not id then
         failed = true
-        for _, x in ipairs(xfers) do x:cancel() end
+        for _, x in ipairs(xfers) do if x ~= w then x:cancel() end end
         return over(nil, uerr)
       end
-      client._uploads[f.digest] = { id = id, at = client:_clock() }
       ids[f.source], sent[i], left = id, f.size, left - 1
       on_sent(total())
       if left == 0 then over(ids) end
     end
-    xfers[i] = xfer
+    sh.waiters[#sh.waiters + 1] = w
+    xfers[i] = w
   end
   return xfers
 end
