@@ -81,6 +81,68 @@ describe("a generating call inside a foreign scheduler's coroutine", function()
     check(r, ticks)
   end)
 
+  -- Three calls wait on one client, so on one descriptor: whichever wakes steps the
+  -- client for all three, and the two others must still hear that theirs is over.
+  local function three(prompt)
+    return { prompt = prompt, size = SIZE }
+  end
+
+  it("gives three cqueues coroutines waiting on one client each its result", function()
+    if not have("cqueues") then return pending("lua-cqueues does not serve " .. _VERSION) end
+    local cqueues = require "cqueues"
+    firefly.set_wait(require "firefly.wait.cqueues")
+    local cq, got = cqueues.new(), {}
+    for i = 1, 3 do cq:wrap(function() got[i] = assert(ff:generate_images(three("cqueues " .. i))) end) end
+    assert(cq:loop())
+    for i = 1, 3 do assert.are.equal("table", type(got[i] and got[i].outputs[1]), "call " .. i) end
+  end)
+
+  it("gives three luv coroutines waiting on one client each its result", function()
+    if not have("luv") then return pending("lua-luv does not serve " .. _VERSION) end
+    local uv = require "luv"
+    firefly.set_wait(require "firefly.wait.luv")
+    local got = {}
+    for i = 1, 3 do coroutine.wrap(function() got[i] = assert(ff:generate_images(three("luv " .. i))) end)() end
+    uv.run()
+    for i = 1, 3 do assert.are.equal("table", type(got[i] and got[i].outputs[1]), "call " .. i) end
+  end)
+
+  it("finishes a luv coroutine's call while the host's own uv.new_poll watches ff:pollfd()", function()
+    if not have("luv") then return pending("lua-luv does not serve " .. _VERSION) end
+    if not ff:pollfd() then return pending("no descriptor to watch on this platform") end
+    local uv = require "luv"
+    firefly.set_wait(require "firefly.wait.luv")
+    local host = uv.new_poll(ff:pollfd())
+    local got = nil
+    host:start("r", function() ff:step(0) end) -- a host stepping the client on its descriptor
+    coroutine.wrap(function()
+      got = assert(ff:generate_images(three("luv beside the host")))
+      host:stop()
+      host:close()
+    end)()
+    uv.run()
+    assert.are.equal("table", type(got and got.outputs[1]))
+  end)
+
+  it("gives three copas threads waiting on one client each its result", function()
+    if not have("copas") then return pending("lua-copas does not serve " .. _VERSION) end
+    local copas = require "copas"
+    firefly.set_wait(require "firefly.wait.copas")
+    local got, done = {}, 0
+    for i = 1, 3 do
+      copas.addthread(function()
+        got[i] = assert(ff:generate_images(three("copas " .. i)))
+        done = done + 1
+      end)
+    end
+    -- Bounded in steps, not time: a thread nobody wakes would leave this loop short.
+    for _ = 1, 1000 do
+      if done == 3 then break end
+      copas.step(0.05)
+    end
+    for i = 1, 3 do assert.are.equal("table", type(got[i] and got[i].outputs[1]), "call " .. i) end
+  end)
+
   it("blocks as before once the wait function is cleared", function()
     firefly.set_wait(nil)
     local r = coroutine.wrap(function() return assert(ff:generate_images { prompt = "plain", size = SIZE }) end)()

@@ -146,7 +146,12 @@ Waiter.__index = Waiter
 
 function Waiter:pollfd() return self.client._core:pollfd() end
 function Waiter.events() return "r" end
+-- 0 once the operation is over: several calls wait on one client's descriptor,
+-- and the step one of them makes may end another's operation without the
+-- descriptor turning readable again; an adapter that looks at timeout() (a
+-- socket's dirty(), a check after each loop turn) lets that one go too.
 function Waiter:timeout()
+  if finished(self.obj) then return 0 end
   local t = self.client._core:timeout()
   if self.deadline then
     local left = math.max(0, self.deadline - self.client:_clock())
@@ -157,8 +162,8 @@ end
 
 -- Sets (or, with nil, clears) the function that waits inside a foreign
 -- scheduler's coroutine: fn(pollable) must return once pollable:pollfd() is
--- readable or pollable:timeout() seconds passed, yielding to its scheduler
--- meanwhile; it is called until the operation is over.
+-- readable or pollable:timeout() seconds passed (0 as soon as the operation is
+-- over), yielding to its scheduler meanwhile; it is called until the operation is over.
 function scheduler.set_wait(fn)
   if fn ~= nil and type(fn) ~= "function" then error("firefly.set_wait: expects a function or nil", 2) end
   foreign = fn
@@ -181,7 +186,7 @@ function scheduler.wait(obj, timeout)
   end
   local current, main = coroutine.running()
   if foreign and current and not main then
-    local w = setmetatable({ client = client, deadline = deadline }, Waiter)
+    local w = setmetatable({ client = client, deadline = deadline, obj = obj }, Waiter)
     while not finished(obj) do
       if deadline and client:_clock() >= deadline then return false end
       foreign(w)
