@@ -176,6 +176,23 @@ describe("the event queue", function()
     os.execute("rm -rf '" .. dir .. "'")
   end)
 
+  it("keeps a job's done event when its on_progress callback steps the client itself", function()
+    -- The status and the done event of a finished job come out of one step; the callback runs
+    -- for the status, before the done is handed on, and steps the client (or makes a blocking
+    -- call, which steps it too) in between.
+    local j = assert(ff:generate_images({ prompt = "re-entrant", size = SIZE }, {
+      wait = false,
+      on_progress = function() ff:step(0) end,
+    }))
+    local seen = collect({}, function() return j.finished end)
+    collect(seen, function() return true end)
+    assert.is_nil(j.err)
+    assert.are.equal("table", type(j.result and j.result.outputs[1]))
+    local done = 0
+    for _, t in ipairs(seen[j] or {}) do if t == "done" then done = done + 1 end end
+    assert.are.equal(1, done, "its done event, once: " .. table.concat(seen[j] or {}, ","))
+  end)
+
   it("is not kept by a client that only makes blocking calls", function()
     assert(ff:generate_images { prompt = "script", size = SIZE })
     assert.is_nil(ff._queue)

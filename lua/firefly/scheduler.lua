@@ -59,6 +59,10 @@ end
 function scheduler.step(client, wait)
   local evs = client._core:step(wait)
   local raised = nil
+  -- A callback may step this client again (ff:step, a blocking call) while
+  -- this batch is handed on: the engine then has nothing in flight for an
+  -- operation whose last event is still in the batch, which is not lost.
+  client._handing = (client._handing or 0) + 1
   for i = 1, #evs do
     local ev = evs[i]
     local target = client._pending[ev.handle]
@@ -77,6 +81,7 @@ function scheduler.step(client, wait)
       if not target._quiet then scheduler.post(client, target, ev.type) end
     end
   end
+  client._handing = client._handing - 1
   local q, watched = client._queue, client._watched
   if q and watched then
     for op in pairs(watched) do
@@ -92,7 +97,7 @@ function scheduler.step(client, wait)
       end
     end
   end
-  client:_reap()
+  if client._handing == 0 then client:_reap() end
   busy[client] = client._npending > 0 or nil
   return raised
 end
