@@ -99,7 +99,7 @@ api.client = {
     doc = "Host loops: advances without blocking (or up to `wait` seconds) and returns every event queued "
       .. "since the last step, whichever wait produced it (one queue per client)." },
   { name = "timeout", params = {},
-    returns = { { "number?", "seconds", "until the client next needs a step; nil when nothing is in flight" } },
+    returns = { { "number?", "seconds", "until the client next needs a step; nil when nothing is in flight (or the client is closed)" } },
     doc = "For a host loop's sleep: the exact time until the client next has work." },
   { name = "pollfd", params = {},
     returns = { { "integer?", "fd", "an epoll descriptor holding every transfer's socket and the next deadline" } },

@@ -96,6 +96,20 @@ describe("misuse", function()
     raises("closed", function() c:step(0) end)
   end)
 
+  it("raises 'closed' at the caller's line, and says nil for ff:timeout(): nothing is pending any more", function()
+    local c = emu:client()
+    c:close()
+    for name, call in pairs { step = function() c:step(0) end, pollfd = function() c:pollfd() end,
+                              stats = function() c:stats() end,
+                              generate_images = function() c:generate_images { prompt = "a cat" } end } do
+      local ok, msg = pcall(call)
+      assert.is_false(ok, name)
+      assert.matches("errors_spec%.lua:%d+: attempt to use a closed firefly client", tostring(msg), 1, name)
+    end
+    assert.is_nil(c:timeout())
+    assert.are.equal("r", c:events())
+  end)
+
   it("makes no request for any of the above", function()
     assert.are.equal(0, emu:count(nil, "^/v3/"))
   end)

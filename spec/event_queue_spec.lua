@@ -193,6 +193,15 @@ describe("the event queue", function()
     assert.are.equal(1, done, "its done event, once: " .. table.concat(seen[j] or {}, ","))
   end)
 
+  it("says nil for ff:timeout() once the client is closed, though events were still queued", function()
+    -- A host that closes its client from an event handler ends its loop on nil.
+    local j = assert(ff:generate_images({ prompt = "closed with events", size = SIZE }, { wait = false }))
+    assert(j:wait())
+    assert.are.equal(0, ff:timeout(), "its events wait for the host")
+    ff:close()
+    assert.is_nil(ff:timeout())
+  end)
+
   it("is not kept by a client that only makes blocking calls", function()
     assert(ff:generate_images { prompt = "script", size = SIZE })
     assert.is_nil(ff._queue)

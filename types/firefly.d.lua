@@ -178,7 +178,7 @@ function Client:custom_models(query) end
 function Client:step(wait) end
 
 ---For a host loop's sleep: the exact time until the client next has work.
----@return number? seconds # until the client next needs a step; nil when nothing is in flight
+---@return number? seconds # until the client next needs a step; nil when nothing is in flight (or the client is closed)
 function Client:timeout() end
 
 ---A host's own loop (cqueues, luv, copas, epoll) waits until fd is readable or ff:timeout() seconds pass, then calls ff:step(0). nil where the platform has no epoll (macOS, the BSDs; firefly.core.poller is "poll" there): step on ff:timeout() there, which is at most 10 ms while a request is in flight.

@@ -111,6 +111,7 @@ end
 
 -- Seconds until the client next needs a step; nil when nothing is in flight.
 function Client:timeout()
+  if self._closed then return nil end -- nothing is pending, nor ever will be: a host loop ends
   if scheduler.queued(self) then return 0 end -- events wait for the host's next step
   return self._core:timeout()
 end
@@ -331,13 +332,18 @@ function Client:cancel_all()
 end
 
 -- Every public method checks its receiver first: `ff.generate_images{...}`
--- (a dot for a colon) would otherwise fail far inside, in other words.
+-- (a dot for a colon) would otherwise fail far inside, in other words; and
+-- a closed client raises at the caller's line, not inside the module. These
+-- answer on a closed client too: close again, timeout (nil), events.
+local AFTER_CLOSE = { close = true, timeout = true, events = true }
 for name, fn in pairs(Client) do
   if type(fn) == "function" and not name:match("^_") then
+    local open_only = not AFTER_CLOSE[name]
     Client[name] = function(self, ...)
       if getmetatable(self) ~= Client then
         error(("ff:%s: call it with a colon, ff:%s(...), not ff.%s(...)"):format(name, name, name), 2)
       end
+      if open_only and self._closed then error("attempt to use a closed firefly client", 2) end
       return fn(self, ...)
     end
   end
