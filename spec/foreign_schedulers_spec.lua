@@ -143,6 +143,69 @@ describe("a generating call inside a foreign scheduler's coroutine", function()
     for i = 1, 3 do assert.are.equal("table", type(got[i] and got[i].outputs[1]), "call " .. i) end
   end)
 
+  -- Another coroutine closes the client while a call waits on its descriptor (a job that
+  -- never ends, so it is surely in flight): the call ends canceled, and the scheduler goes on.
+  local function stuck(c, accepted)
+    return c:generate_images({ prompt = "[emulator:stuck] waiting", size = SIZE },
+      { on_progress = function() accepted.yes = true end })
+  end
+  local function canceled(r, err)
+    assert.is_nil(r)
+    assert.are.equal("canceled", err and err.kind, tostring(err))
+  end
+
+  it("ends a call waiting under cqueues canceled when another coroutine closes the client", function()
+    if not have("cqueues") then return pending("lua-cqueues does not serve " .. _VERSION) end
+    local cqueues = require "cqueues"
+    firefly.set_wait(require "firefly.wait.cqueues")
+    local c, accepted, got = emu:client(), {}, nil
+    local cq = cqueues.new()
+    cq:wrap(function() got = { stuck(c, accepted) } end)
+    cq:wrap(function()
+      for _ = 1, 500 do
+        if accepted.yes then break end
+        cqueues.sleep(0.02)
+      end
+      c:close()
+    end)
+    assert(cq:loop())
+    canceled(got[1], got[2])
+  end)
+
+  it("ends a call waiting under luv canceled when a timer closes the client", function()
+    if not have("luv") then return pending("lua-luv does not serve " .. _VERSION) end
+    local uv = require "luv"
+    firefly.set_wait(require "firefly.wait.luv")
+    local c, accepted, got = emu:client(), {}, nil
+    coroutine.wrap(function() got = { stuck(c, accepted) } end)()
+    local timer, turns = uv.new_timer(), 0
+    timer:start(20, 20, function()
+      turns = turns + 1
+      if accepted.yes or turns > 500 then
+        timer:stop()
+        timer:close()
+        c:close()
+      end
+    end)
+    uv.run()
+    canceled(got[1], got[2])
+  end)
+
+  it("ends a call waiting under copas canceled when the host closes the client", function()
+    if not have("copas") then return pending("lua-copas does not serve " .. _VERSION) end
+    local copas = require "copas"
+    firefly.set_wait(require "firefly.wait.copas")
+    local c, accepted, got = emu:client(), {}, nil
+    copas.addthread(function() got = { stuck(c, accepted) } end)
+    for _ = 1, 1000 do
+      if got then break end
+      copas.step(0.02)
+      if accepted.yes and not c._closed then c:close() end
+    end
+    assert.is_table(got, "the call returned")
+    canceled(got[1], got[2])
+  end)
+
   it("blocks as before once the wait function is cleared", function()
     firefly.set_wait(nil)
     local r = coroutine.wrap(function() return assert(ff:generate_images { prompt = "plain", size = SIZE }) end)()

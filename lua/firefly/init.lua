@@ -146,6 +146,10 @@ function Client:close()
   end
   self._npending = 0
   scheduler.track(self, false)
+  if (self._parked or 0) == 0 then self:_close_core() end -- else the last foreign wait closes it
+end
+
+function Client:_close_core()
   self._core:close()
 end
 Client.__close = Client.close

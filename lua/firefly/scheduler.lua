@@ -194,7 +194,16 @@ function scheduler.wait(obj, timeout)
     local w = setmetatable({ client = client, deadline = deadline, obj = obj }, Waiter)
     while not finished(obj) do
       if deadline and client:_clock() >= deadline then return false end
+      -- While a foreign scheduler watches the client's descriptor, ff:close()
+      -- leaves it open (cqueues fails its whole loop on a descriptor closed
+      -- under it); the last call to stop waiting closes it.
+      -- (Not under pcall: Lua 5.1 cannot yield through it. A wait function that
+      -- raised leaves the descriptor to the core's own collection.)
+      client._parked = (client._parked or 0) + 1
       foreign(w)
+      client._parked = client._parked - 1
+      if client._closed and client._parked == 0 then client:_close_core() end
+      if finished(obj) then break end -- ended meanwhile (ff:close() included): no step
       client:_pump(0)
     end
     return true
