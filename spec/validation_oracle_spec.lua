@@ -8,6 +8,7 @@
 
 local cjson = require "cjson"
 local validate = require "firefly.validate"
+local schema = require "firefly.schema"
 local oracle = require "conformance.oracle"
 local corpus = require "conformance.corpus"
 local prose_rules = require "conformance.prose_rules"
@@ -110,8 +111,10 @@ describe("the client's validator and Ajv over Adobe's current document", functio
     local prompt = op.request.properties.prompt
     local saved = prompt.maxLength
     prompt.maxLength = 2000
+    schema.forget(op.document) -- documents are read only: an edited one is read anew
     local ok, result = pcall(oracle.run, (corpus_of { "generate_images" }))
     prompt.maxLength = saved
+    schema.forget(op.document)
     assert(ok, result)
     assert(#result.disagreements > 0, "no disagreement found")
     for _, d in ipairs(result.disagreements) do
@@ -120,11 +123,14 @@ describe("the client's validator and Ajv over Adobe's current document", functio
   end)
 
   it("catch a validator made too strict (contentClass photo only)", function()
-    local node = validate.operation("generate_images").document.components.schemas.ContentClassV3
+    local doc = validate.operation("generate_images").document
+    local node = doc.components.schemas.ContentClassV3
     local saved = node.enum
     node.enum = { "photo" }
+    schema.forget(doc)
     local ok, result = pcall(oracle.run, (corpus_of { "generate_images" }))
     node.enum = saved
+    schema.forget(doc)
     assert(ok, result)
     assert(#result.disagreements > 0, "no disagreement found")
     for _, d in ipairs(result.disagreements) do

@@ -227,24 +227,24 @@ local function add(state, err)
   state.errors[#state.errors + 1] = err
 end
 
--- One error per string at most, like pydantic's constr: length before format.
-local function check_string(state, node, value, loc)
+-- One error per string at most, like pydantic's constr: length before format. Returns the
+-- error's msg, type and ctx, or nil when the string is good (the interpreter below and the
+-- compiled checks both ask this, so the rule and its words are written once).
+local function string_problem(node, value)
   local n = (node.minLength or node.maxLength) and utf8_len(value)
   if node.minLength and n < node.minLength then
-    return add(state, make_error(loc, "ensure this value has at least " .. repr(node.minLength)
-      .. " characters", "value_error.any_str.min_length", { limit_value = node.minLength }))
+    return "ensure this value has at least " .. repr(node.minLength) .. " characters",
+      "value_error.any_str.min_length", { limit_value = node.minLength }
   end
   if node.maxLength and n > node.maxLength then
-    return add(state, make_error(loc, "ensure this value has at most " .. repr(node.maxLength)
-      .. " characters", "value_error.any_str.max_length", { limit_value = node.maxLength }))
+    return "ensure this value has at most " .. repr(node.maxLength) .. " characters",
+      "value_error.any_str.max_length", { limit_value = node.maxLength }
   end
   if node.format == "uri" then
     local ok, why = uri_syntax(value)
     if not ok then
-      if why == "scheme" then
-        return add(state, make_error(loc, "invalid or missing URL scheme", "value_error.url.scheme"))
-      end
-      return add(state, make_error(loc, "URL invalid: " .. why, "value_error.url"))
+      if why == "scheme" then return "invalid or missing URL scheme", "value_error.url.scheme" end
+      return "URL invalid: " .. why, "value_error.url"
     end
   elseif node.format == "uuid4" or node.format == "uuid" then
     -- RFC 4122's textual form (optionally urn:uuid:), as JSON Schema's "uuid" format;
@@ -253,38 +253,55 @@ local function check_string(state, node, value, loc)
     local h = "%x%x%x%x"
     local version, variant = value:lower():gsub("^urn:uuid:", "")
       :match("^" .. h .. h .. "%-" .. h .. "%-(%x)%x%x%x%-(%x)%x%x%x%-" .. h .. h .. h .. "$")
-    if not version then
-      return add(state, make_error(loc, "value is not a valid uuid", "type_error.uuid"))
-    end
+    if not version then return "value is not a valid uuid", "type_error.uuid" end
     if node.format == "uuid4" and not (version == "4" and variant:match("[89ab]")) then
-      return add(state, make_error(loc, "uuid version 4 expected", "value_error.uuid.version",
-        { required_version = 4 }))
+      return "uuid version 4 expected", "value_error.uuid.version", { required_version = 4 }
     end
   end
 end
 
+-- Whether string_problem can say anything about a string under `node`.
+local function string_checked(node)
+  local f = node.format
+  return node.minLength ~= nil or node.maxLength ~= nil or f == "uri" or f == "uuid" or f == "uuid4"
+end
+
 -- One error per number at most, in pydantic's order: gt, ge, lt, le. The 3.0 boolean
 -- form of exclusiveMinimum/Maximum is read too, in case Adobe regenerates an old file.
-local function check_number(state, node, value, loc)
+-- Returns msg, type, ctx, or nil when the number is good.
+local function number_problem(node, value)
   local gt, ge, lt, le = node.exclusiveMinimum, node.minimum, node.exclusiveMaximum, node.maximum
   if gt == true then gt, ge = ge, nil elseif gt == false then gt = nil end
   if lt == true then lt, le = le, nil elseif lt == false then lt = nil end
   if gt and not (value > gt) then
-    return add(state, make_error(loc, "ensure this value is greater than " .. repr(gt),
-      "value_error.number.not_gt", { limit_value = gt }))
+    return "ensure this value is greater than " .. repr(gt), "value_error.number.not_gt", { limit_value = gt }
   end
   if ge and not (value >= ge) then
-    return add(state, make_error(loc, "ensure this value is greater than or equal to " .. repr(ge),
-      "value_error.number.not_ge", { limit_value = ge }))
+    return "ensure this value is greater than or equal to " .. repr(ge), "value_error.number.not_ge",
+      { limit_value = ge }
   end
   if lt and not (value < lt) then
-    return add(state, make_error(loc, "ensure this value is less than " .. repr(lt),
-      "value_error.number.not_lt", { limit_value = lt }))
+    return "ensure this value is less than " .. repr(lt), "value_error.number.not_lt", { limit_value = lt }
   end
   if le and not (value <= le) then
-    return add(state, make_error(loc, "ensure this value is less than or equal to " .. repr(le),
-      "value_error.number.not_le", { limit_value = le }))
+    return "ensure this value is less than or equal to " .. repr(le), "value_error.number.not_le",
+      { limit_value = le }
   end
+end
+
+local function number_checked(node)
+  return node.exclusiveMinimum ~= nil or node.minimum ~= nil or node.exclusiveMaximum ~= nil
+    or node.maximum ~= nil
+end
+
+local function check_string(state, node, value, loc)
+  local msg, kind, ctx = string_problem(node, value)
+  if msg then add(state, make_error(loc, msg, kind, ctx)) end
+end
+
+local function check_number(state, node, value, loc)
+  local msg, kind, ctx = number_problem(node, value)
+  if msg then add(state, make_error(loc, msg, kind, ctx)) end
 end
 
 -- Length first (one error and stop), then every item, then uniqueness of good items.
@@ -445,6 +462,199 @@ function check(state, node, value, loc)
 end
 
 ---------------------------------------------------------------------------------------------
+-- The compiled check: the same judgement, once per schema node
+---------------------------------------------------------------------------------------------
+
+-- Most bodies are valid, and for them the interpreter above re-reads the schema document
+-- and copies a loc table for every field it visits. Here each node becomes, once per
+-- document, a closure that knows its own keywords and the closures of its parts, and
+-- answers only "valid or not", building no loc and no error: loc is one stack (path, depth)
+-- written in place, copied only for a visit. It must accept exactly what check() accepts
+-- with no error, and record the same visits in the same order (spec/schema_compiled_spec.lua
+-- holds the two side by side); for a value it refuses, schema.validate's interpreter
+-- says why, so every error's wording lives in one place.
+
+local compiled = setmetatable({}, { __mode = "k" }) -- doc -> { node -> closure }
+local compile -- forward: nodes compile their parts through it
+
+local function always() return true end
+
+-- The type test of a node's `type` (a name or a list of names), as type_matches reads it.
+local function type_test(t)
+  if type(t) ~= "table" then return type_tests[t] or always end
+  local tests = {}
+  for _, one in ipairs(t) do
+    if type_tests[one] then tests[#tests + 1] = type_tests[one] end
+  end
+  return function(value)
+    for i = 1, #tests do
+      if tests[i](value) then return true end
+    end
+    return false
+  end
+end
+
+-- Membership of `enum`: a set when every member is a string, number or boolean (where
+-- deep_equal is ==), else deep_equal over the list.
+local function enum_test(enum)
+  local set = {}
+  for _, allowed in ipairs(enum) do
+    local kind = type(allowed)
+    if kind ~= "string" and kind ~= "boolean" and not (kind == "number" and allowed == allowed) then
+      set = nil
+      break
+    end
+    set[allowed] = true
+  end
+  if set then
+    return function(value) return set[value] == true end -- (NaN reads nil: equal to nothing)
+  end
+  return function(value)
+    for _, allowed in ipairs(enum) do
+      if deep_equal(allowed, value) then return true end
+    end
+    return false
+  end
+end
+
+local function copy_path(path, depth)
+  local out = {}
+  for i = 1, depth do out[i] = path[i] end
+  return out
+end
+
+-- What check_array and check_object accept, for a node that has items or properties or
+-- required (nil when it has none of them).
+local function array_part(doc, node)
+  local min, max, unique = node.minItems, node.maxItems, node.uniqueItems
+  local items = node.items and compile(doc, node.items)
+  return function(value, visits, path, depth)
+    local n = #value
+    if min and n < min then return false end
+    if max and n > max then return false end
+    if items then
+      for i = 1, n do
+        path[depth + 1] = i - 1
+        if not items(value[i], visits, path, depth + 1) then return false end
+      end
+    end
+    if unique then
+      for i = 2, n do
+        for j = 1, i - 1 do
+          if deep_equal(value[i], value[j]) then return false end
+        end
+      end
+    end
+    return true
+  end
+end
+
+local function object_part(doc, node)
+  local required = node.required or {}
+  local props = node.properties
+  local names, parts = props and sorted_names(props) or {}, {}
+  for i = 1, #names do parts[i] = compile(doc, props[names[i]]) end
+  local nreq, nprops = #required, #names
+  return function(value, visits, path, depth)
+    for i = 1, nreq do
+      if value[required[i]] == nil then return false end
+    end
+    for i = 1, nprops do
+      local name = names[i]
+      local v = value[name]
+      if v ~= nil then
+        path[depth + 1] = name
+        if not parts[i](v, visits, path, depth + 1) then return false end
+      end
+    end
+    return true
+  end
+end
+
+-- One node's closure: check() with every keyword looked up once, here.
+local function build(doc, node)
+  local ref = node["$ref"]
+  local target = ref and compile(doc, resolve(doc, ref))
+  local name = ref and ref_name(ref)
+  local all
+  if node.allOf then
+    all = {}
+    for i, sub in ipairs(node.allOf) do all[i] = compile(doc, sub) end
+  end
+  local branches = node.anyOf or node.oneOf
+  local union
+  if branches then
+    union = {}
+    for i, branch in ipairs(branches) do union[i] = compile(doc, branch) end
+  end
+  local t = node.type
+  local typed = t ~= nil and type_test(t)
+  -- null with no type: refused only by an enum that stands alone (check()'s words).
+  local null_ok = t ~= nil and typed(null) or (t == nil and not (node.enum and not (ref or node.allOf or branches)))
+  local member = node.enum and enum_test(node.enum)
+  local strings = string_checked(node) and node
+  local numbers = number_checked(node) and node
+  local as_array = (t == "array" or (t == nil and node.items)) and array_part(doc, node)
+  local as_object = (t == "object" or (t == nil and (node.properties or node.required))) and object_part(doc, node)
+  local shape = t == nil -- without a declared type the table's shape picks the checks
+  return function(value, visits, path, depth)
+    if target then
+      if not target(value, visits, path, depth) then return false end
+      visits[#visits + 1] = { name = name, value = value, loc = copy_path(path, depth), ok = true }
+    end
+    if all then
+      for i = 1, #all do
+        if not all[i](value, visits, path, depth) then return false end
+      end
+    end
+    if union then
+      local mark, accepted = #visits, false
+      for i = 1, #union do
+        if union[i](value, visits, path, depth) then
+          accepted = true
+          break
+        end
+        for k = #visits, mark + 1, -1 do visits[k] = nil end -- a refused branch's visits go
+      end
+      if not accepted then return false end
+    end
+    if value == null then return null_ok end
+    if typed and not typed(value) then return false end
+    if member and not member(value) then return false end
+    local kind = type(value)
+    if kind == "string" then
+      return not strings or string_problem(strings, value) == nil
+    elseif kind == "table" then
+      if as_array and (not shape or is_array(value)) and not as_array(value, visits, path, depth) then
+        return false
+      end
+      if as_object and (not shape or is_object(value)) and not as_object(value, visits, path, depth) then
+        return false
+      end
+    elseif numbers and is_number(value) then
+      return number_problem(numbers, value) == nil
+    end
+    return true
+  end
+end
+
+function compile(doc, node)
+  local known = compiled[doc]
+  if not known then
+    known = {}
+    compiled[doc] = known
+  end
+  local fn = known[node]
+  if fn then return fn end
+  -- A schema may name itself (a tree of nodes): its parts get this stand-in until it is built.
+  local built
+  known[node] = function(...) return built(...) end
+  built = build(doc, node)
+  known[node] = built
+  return built
+end
+
+---------------------------------------------------------------------------------------------
 -- Public
 ---------------------------------------------------------------------------------------------
 
@@ -455,6 +665,23 @@ function schema.validate(doc, node, value, loc)
   local state = { doc = doc, errors = {}, visits = {} }
   check(state, node, value, copy_loc(loc or {}))
   return state.errors, state.visits
+end
+
+-- The same judgement, by the node's compiled check: the list of visits when `value` is
+-- valid (what schema.validate returns with no error), nil when it is not (schema.validate
+-- then says why). For the many valid bodies it costs no loc and no error table.
+function schema.accepts(doc, node, value, loc)
+  local path = copy_loc(loc or {})
+  local visits = {}
+  if compile(doc, node)(value, visits, path, #path) then return visits end
+  return nil
+end
+
+-- Documents are read only once loaded, and what is read from one is kept (its followed
+-- refs, its compiled checks). A caller that edits one anyway (a spec breaking the validator
+-- on purpose) says so here, and the next check reads the document anew.
+function schema.forget(doc)
+  compiled[doc], followed[doc] = nil, nil
 end
 
 schema.resolve = resolve

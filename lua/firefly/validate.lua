@@ -326,18 +326,33 @@ end
 -- Fields the schema does not know, which the service may ignore (a typo would be lost silently):
 -- warnings, each naming the closest known field when one is near.
 local function unknown_fields(op, visits)
-  local warnings, seen = {}, {}
+  local warnings, first, seen = {}, nil, nil
   for _, visit in ipairs(visits) do
     local value = visit.value
-    if schema.is_object(value) and not seen[value] then
-      seen[value] = true
-      local known = declared(op.document, visit.name)
-      if known then
-        -- Only the unknown names are sorted (usually none): the same order, without sorting every body.
-        local names = {}
-        for k in pairs(value) do
-          if type(k) == "string" and not known[k] then names[#names + 1] = k end
+    local known = false
+    if schema.is_object(value) then
+      -- Each object once (two components may name the same value); the set is made only
+      -- when a second object comes, as most bodies have one or two.
+      local again = false
+      if first == nil then
+        first = value
+      else
+        seen = seen or { [first] = true }
+        again = seen[value] == true
+        seen[value] = true
+      end
+      known = not again and declared(op.document, visit.name)
+    end
+    if known then
+      -- Only the unknown names are sorted (usually none): the same order, without sorting every body.
+      local names
+      for k in pairs(value) do
+        if type(k) == "string" and not known[k] then
+          names = names or {}
+          names[#names + 1] = k
         end
+      end
+      if names then
         if #names > 1 then table.sort(names) end
         for _, k in ipairs(names) do
           local near = nearest.find(k, known)
@@ -356,6 +371,8 @@ end
 -- hosts for this call. Returns the errors (nil when valid: header first, then the body
 -- in the schema's order, then the prose rules, as FastAPI orders them) and the
 -- warnings (unknown fields), both pydantic-shaped.
+local BODY = { "body" } -- read only: schema.accepts and schema.validate copy it
+
 function validate.review(op_name, body, opts)
   local op = operation(op_name)
   opts = opts or {}
@@ -364,8 +381,14 @@ function validate.review(op_name, body, opts)
   if body == nil or schema.is_null(body) then
     add(errors, schema.error({ "body" }, "field required", "value_error.missing"))
   else
-    local errs, visits = schema.validate(op.document, op.body, body, { "body" })
-    for _, e in ipairs(errs) do add(errors, e) end
+    -- The compiled check answers for a valid body; only a refused one is walked again to
+    -- say why (the interpreter's errors, and its visits for the rules).
+    local visits = schema.accepts(op.document, op.body, body, BODY)
+    if not visits then
+      local errs
+      errs, visits = schema.validate(op.document, op.body, body, BODY)
+      for _, e in ipairs(errs) do add(errors, e) end
+    end
     if schema.is_object(body) then
       for _, rule in ipairs(rules) do rule(op, body, opts, visits, errors) end
       warnings = unknown_fields(op, visits)
