@@ -108,6 +108,10 @@ local VALUES = {
   { { { x = 1 } }, { { x = 1 }, { x = 2 } } }, { { { x = 1 }, { x = 1 } } }, { {} }, { { 1 } },
   { { { x = 1 } }, { { x = 1 } }, { { x = 1 } }, { { x = 1 } } },
   { { 1, 2 }, { 1, 2 } }, { { a = { 1 } }, { a = { 1 } } }, { "a", 1, { "a" } },
+  -- Fields an __index gives count, as the interpreter reads them.
+  setmetatable({ x = 1 }, { __index = { tag = "blue" } }), setmetatable({ x = 1 }, { __index = { y = -1 } }),
+  setmetatable({}, { __index = { x = 1 } }),
+  setmetatable({ name = "ab" }, { __index = { kids = { { name = "toolong" } } } }),
 }
 
 -- Bodies for the Body component: the values above under each field, and a few whole ones.

@@ -571,6 +571,118 @@ local function object_part(doc, node)
   end
 end
 
+-- Whether checking a value against `node` can record a visit: a $ref anywhere in it.
+-- (Within a node the document is a tree: only a $ref leads elsewhere, and it answers yes.)
+local may_visit_in = setmetatable({}, { __mode = "k" }) -- doc -> { node -> boolean }
+
+local function may_visit(doc, node)
+  local known = may_visit_in[doc]
+  if not known then
+    known = {}
+    may_visit_in[doc] = known
+  end
+  local yes = known[node]
+  if yes ~= nil then return yes end
+  yes = node["$ref"] ~= nil or (node.items ~= nil and may_visit(doc, node.items))
+  for _, list in ipairs { node.allOf or {}, node.anyOf or {}, node.oneOf or {} } do
+    for _, sub in ipairs(list) do yes = yes or may_visit(doc, sub) end
+  end
+  for _, sub in pairs(node.properties or {}) do yes = yes or may_visit(doc, sub) end
+  known[node] = yes
+  return yes
+end
+
+-- The shapes most nodes have, each a closure of its own (what build's general closure
+-- would do for them, with the keywords it lacks left out).
+
+-- {"$ref": ...} alone, or {"allOf": [...]} alone: its parts, and the visit.
+local function ref_only(target, name)
+  return function(value, visits, path, depth)
+    if not target(value, visits, path, depth) then return false end
+    visits[#visits + 1] = { name = name, value = value, loc = copy_path(path, depth), ok = true }
+    return true
+  end
+end
+
+local function all_only(all)
+  local n = #all
+  return function(value, visits, path, depth)
+    for i = 1, n do
+      if not all[i](value, visits, path, depth) then return false end
+    end
+    return true
+  end
+end
+
+-- "type": "integer" or "number" with bounds: number_problem's four comparisons, the 3.0
+-- boolean forms read once here.
+local function number_only(node, typed, member)
+  local gt, ge, lt, le = node.exclusiveMinimum, node.minimum, node.exclusiveMaximum, node.maximum
+  if gt == true then gt, ge = ge, nil elseif gt == false then gt = nil end
+  if lt == true then lt, le = le, nil elseif lt == false then lt = nil end
+  return function(value)
+    if not typed(value) then return false end -- null too: a typed field refuses it
+    if member and not member(value) then return false end
+    return (gt == nil or value > gt) and (ge == nil or value >= ge) and (lt == nil or value < lt)
+      and (le == nil or value <= le)
+  end
+end
+
+local function string_only(node, member)
+  local strings = string_checked(node) and node
+  return function(value)
+    if type(value) ~= "string" then return false end -- null too
+    if member and not member(value) then return false end
+    return not strings or string_problem(strings, value) == nil
+  end
+end
+
+-- "type": "object": one walk over the value's keys both proves them all strings (is_object)
+-- and checks the properties that cannot record a visit; those that can are checked after,
+-- in name order, so visits keep the interpreter's order. A table with a metatable takes
+-- object_part's way, which reads fields as the interpreter does (an __index counts).
+local function object_only(doc, node, member)
+  local props = node.properties or {}
+  local plain, names, parts = {}, {}, {}
+  for _, name in ipairs(sorted_names(props)) do
+    if may_visit(doc, props[name]) then
+      names[#names + 1], parts[#parts + 1] = name, compile(doc, props[name])
+    else
+      plain[name] = compile(doc, props[name])
+    end
+  end
+  local required = node.required or {}
+  local nreq, nvisit = #required, #names
+  local general = object_part(doc, node)
+  return function(value, visits, path, depth)
+    if type(value) ~= "table" then return false end -- null too
+    if getmetatable(value) ~= nil then
+      return is_object(value) and (not member or member(value)) and general(value, visits, path, depth)
+    end
+    if member and not member(value) then return false end
+    for k, v in pairs(value) do
+      if type(k) ~= "string" then return false end
+      local part = plain[k]
+      if part then
+        path[depth + 1] = k
+        if not part(v, visits, path, depth + 1) then return false end
+      end
+    end
+    for i = 1, nreq do
+      if value[required[i]] == nil then return false end
+    end
+    for i = 1, nvisit do
+      local name = names[i]
+      local v = value[name]
+      if v ~= nil then
+        path[depth + 1] = name
+        if not parts[i](v, visits, path, depth + 1) then return false end
+      end
+    end
+    return true
+  end
+end
+
 -- One node's closure: check() with every keyword looked up once, here.
 local function build(doc, node)
   local ref = node["$ref"]
@@ -597,6 +709,21 @@ local function build(doc, node)
   local as_array = (t == "array" or (t == nil and node.items)) and array_part(doc, node)
   local as_object = (t == "object" or (t == nil and (node.properties or node.required))) and object_part(doc, node)
   local shape = t == nil -- without a declared type the table's shape picks the checks
+  local composed = ref or node.allOf or branches
+  local scalar = not (composed or node.items or node.properties or node.required)
+  if ref and not (node.allOf or branches or t or node.enum or node.items or node.properties or node.required
+                  or strings or numbers) then
+    return ref_only(target, name)
+  elseif node.allOf and not (ref or branches or t or node.enum or node.items or node.properties
+                             or node.required or strings or numbers) then
+    return all_only(all)
+  elseif scalar and (t == "integer" or t == "number") and not strings then
+    return number_only(node, typed, member)
+  elseif scalar and t == "string" and not numbers then
+    return string_only(node, member)
+  elseif t == "object" and not (composed or node.items or strings or numbers) then
+    return object_only(doc, node, member)
+  end
   return function(value, visits, path, depth)
     if target then
       if not target(value, visits, path, depth) then return false end
@@ -681,7 +808,7 @@ end
 -- refs, its compiled checks). A caller that edits one anyway (a spec breaking the validator
 -- on purpose) says so here, and the next check reads the document anew.
 function schema.forget(doc)
-  compiled[doc], followed[doc] = nil, nil
+  compiled[doc], may_visit_in[doc], followed[doc] = nil, nil, nil
 end
 
 schema.resolve = resolve
