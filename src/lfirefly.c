@@ -651,6 +651,15 @@ static int f_stats(lua_State *L) {
   return 1;
 }
 
+/* stats().active alone, without a table: Client:_reap asks it after every step. */
+static int f_active(lua_State *L) {
+  lclient *lc = check_open(L);
+  ff_stats st;
+  ff_client_stats(lc->c, &st);
+  lua_pushinteger(L, (lua_Integer)st.active);
+  return 1;
+}
+
 /* close, __gc and __close are one function; closing twice is harmless. */
 static int f_close(lua_State *L) {
   lclient *lc = luaL_checkudata(L, 1, CLIENT_MT);
@@ -757,7 +766,7 @@ static const luaL_Reg meth[] = {
   {"submit", f_submit}, {"attach", f_attach}, {"request", f_request}, {"upload", f_upload}, {"download", f_download},
   {"copy", f_copy}, {"copy_start", f_copy_start}, {"hash", f_hash},
   {"cancel", f_cancel}, {"progress", f_progress}, {"step", f_step}, {"timeout", f_timeout}, {"pollfd", f_pollfd},
-  {"events", f_events}, {"stats", f_stats},
+  {"events", f_events}, {"stats", f_stats}, {"active", f_active},
   {"close", f_close}, {NULL, NULL}};
 
 static const luaL_Reg metameth[] = {

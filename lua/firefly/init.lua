@@ -79,7 +79,7 @@ end
 -- operations, their last event was lost: they end with an error now, rather
 -- than leaving a waiter to step an idle engine forever.
 function Client:_reap()
-  if self._npending == 0 or self._core:stats().active > 0 then return end
+  if self._npending == 0 or self._core:active() > 0 then return end
   for handle, obj in pairs(self._pending) do
     self._pending[handle] = nil
     obj.err = errors.new { kind = "transport", job_id = obj.id,
