@@ -35,16 +35,16 @@ local function stores(client)
   return s
 end
 
--- The path at which a body contains itself, if it does (a cycle): cjson and
--- the request key would recurse until the C stack overflows, far from the
--- user's mistake.
-local function cycle(v, path, open)
+-- The path at which a body contains itself, if it does (a cycle), below v
+-- (".a.b[1]"): cjson and the request key would recurse until the C stack
+-- overflows, far from the user's mistake. The path is written on the way back
+-- from a cycle, so a body without one (every body sent) builds no string.
+local function cycle(v, open)
   open[v] = true
   for k, x in pairs(v) do
     if type(x) == "table" then
-      local here = path .. (type(k) == "string" and ("." .. k) or ("[" .. tostring(k) .. "]"))
-      local found = open[x] and here or cycle(x, here, open)
-      if found then return found end
+      local below = open[x] and "" or cycle(x, open)
+      if below then return (type(k) == "string" and ("." .. k) or ("[" .. tostring(k) .. "]")) .. below end
     end
   end
   open[v] = nil
@@ -55,7 +55,8 @@ function submit.check_body(method, body)
   if type(body) ~= "table" then
     error(("ff:%s: body must be a table (Adobe's JSON request), got %s"):format(method, type(body)), 4)
   end
-  local at = cycle(body, "body", {})
+  local below = cycle(body, {})
+  local at = below and "body" .. below
   if at then
     error(("ff:%s: the body contains itself at %s (a request body must be a tree of tables, as JSON is)")
       :format(method, at), 4)
