@@ -589,6 +589,21 @@ describe("validate.review", function()
     assert.are.equal("negativePrompt", by["body.negativPrompt"].ctx.suggestion)
     assert.is_nil(by["body.size.dpi"].ctx.suggestion)
   end)
+
+  it("warns of an unknown field once per table, where a body names the same table many times", function()
+    for _, n in ipairs { 3, 40 } do -- a few visits, and more than the scan of earlier ones covers
+      local shared = { width = 720, height = 720, dpi = 72 }
+      local sizes = {}
+      for i = 1, n do sizes[i] = shared end
+      sizes[n + 1] = { width = 720, height = 720, depth = 8 }
+      local errors, warnings = validate.review("generate_video", { prompt = "x", sizes = sizes },
+        { model_version = "video1_standard" })
+      assert.is_nil(errors)
+      local at = {}
+      for i, w in ipairs(warnings) do at[i] = table.concat(w.loc, ".") end
+      assert.are.same({ "body.sizes.0.dpi", ("body.sizes.%d.depth"):format(n) }, at)
+    end
+  end)
 end)
 
 describe("the operation table", function()

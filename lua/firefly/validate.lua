@@ -323,24 +323,39 @@ local function declared(doc, name)
   return props or nil
 end
 
+-- Whether visits[i]'s value (an object) was an earlier visit's too: two components may name
+-- one value. A scan of the few before it, or a set (`seen`, made once there are many).
+-- Returns the answer and the set.
+local function visited_before(visits, i, seen)
+  local value = visits[i].value
+  if i <= 16 then
+    for j = 1, i - 1 do
+      if visits[j].value == value then return true, seen end
+    end
+    return false, seen
+  end
+  if not seen then
+    seen = {}
+    for j = 1, i - 1 do
+      local v = visits[j].value
+      if type(v) == "table" then seen[v] = true end
+    end
+  end
+  local again = seen[value] == true
+  seen[value] = true
+  return again, seen
+end
+
 -- Fields the schema does not know, which the service may ignore (a typo would be lost silently):
 -- warnings, each naming the closest known field when one is near.
 local function unknown_fields(op, visits)
-  local warnings, first, seen = {}, nil, nil
-  for _, visit in ipairs(visits) do
+  local warnings, seen = {}, nil
+  for i, visit in ipairs(visits) do
     local value = visit.value
     local known = false
     if schema.is_object(value) then
-      -- Each object once (two components may name the same value); the set is made only
-      -- when a second object comes, as most bodies have one or two.
-      local again = false
-      if first == nil then
-        first = value
-      else
-        seen = seen or { [first] = true }
-        again = seen[value] == true
-        seen[value] = true
-      end
+      local again
+      again, seen = visited_before(visits, i, seen) -- each object once
       known = not again and declared(op.document, visit.name)
     end
     if known then
@@ -376,7 +391,7 @@ local BODY = { "body" } -- read only: schema.accepts and schema.validate copy it
 function validate.review(op_name, body, opts)
   local op = operation(op_name)
   opts = opts or {}
-  local errors, warnings = {}, {}
+  local errors, warnings = {}, nil
   check_model_version(op, opts.model_version, errors)
   if body == nil or schema.is_null(body) then
     add(errors, schema.error({ "body" }, "field required", "value_error.missing"))
@@ -394,7 +409,7 @@ function validate.review(op_name, body, opts)
       warnings = unknown_fields(op, visits)
     end
   end
-  return #errors > 0 and errors or nil, warnings
+  return #errors > 0 and errors or nil, warnings or {}
 end
 
 -- The errors alone (nil when valid): what the emulator answers 422 with.
