@@ -798,9 +798,13 @@ end
 -- valid (what schema.validate returns with no error), nil when it is not (schema.validate
 -- then says why). For the many valid bodies it costs no loc and no error table.
 function schema.accepts(doc, node, value, loc)
-  local path = copy_loc(loc or {})
+  -- Room for a body's usual depth at once (a table grown slot by slot reallocates each time);
+  -- only path[1..depth] is ever read.
+  local path = { false, false, false, false, false, false }
+  loc = loc or {}
+  for i = 1, #loc do path[i] = loc[i] end
   local visits = {}
-  if compile(doc, node)(value, visits, path, #path) then return visits end
+  if compile(doc, node)(value, visits, path, #loc) then return visits end
   return nil
 end
 
