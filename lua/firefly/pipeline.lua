@@ -11,12 +11,16 @@ local yieldable = require "firefly.yieldable"
 
 local pipeline = {}
 
--- The coroutine running an item -> { batch = b, index = i }.
+-- The coroutine running an item -> its batch, and -> the item's index (two tables, so an
+-- item costs no table of its own).
 local current = setmetatable({}, { __mode = "k" })
+local current_index = setmetatable({}, { __mode = "k" })
 
+-- The batch and index of the item running here, if any.
 local function here()
   local co = scheduler.running()
-  return co and current[co]
+  if not co then return nil end
+  return current[co], current_index[co]
 end
 
 local function snapshot(b, what, index, j)
@@ -66,7 +70,7 @@ function pipeline.map(client, items, fn, opts)
     error("ff:map: concurrency must be a number >= 1", 2)
   end
   local b = {
-    client = client, items = items, total = #items, on_progress = opts.on_progress,
+    client = client, items = items, total = #items, on_progress = opts.on_progress, on_tick = opts.on_tick,
     fail_fast = opts.fail_fast and true or false,
     done = 0, failed = 0, cached = 0, canceled = 0, active = 0,
     jobs = {}, progress = {}, item_jobs = {}, item_cached = {},
@@ -78,10 +82,10 @@ function pipeline.map(client, items, fn, opts)
 
   local function run_item(i)
     local co = scheduler.running()
-    current[co] = { batch = b, index = i }
+    current[co], current_index[co] = b, i
     b.active = b.active + 1
     local ok, value, err = yieldable.pcall(fn, items[i], i)
-    current[co] = nil
+    current[co], current_index[co] = nil, nil
     b.active = b.active - 1
     b.progress[i] = nil
     if ok and value ~= nil and value ~= false then
@@ -159,9 +163,8 @@ end
 -- Called for every job a generating call starts (or finds in the cache):
 -- it joins the batch of the item that made it, for progress and fail_fast.
 function pipeline.joined(j, from_cache)
-  local at = here()
-  if not at then return end
-  local b, i = at.batch, at.index
+  local b, i = here()
+  if not b then return end
   b.item_jobs[i] = (b.item_jobs[i] or 0) + 1
   if from_cache then
     b.item_cached[i] = (b.item_cached[i] or 0) + 1
@@ -169,6 +172,9 @@ function pipeline.joined(j, from_cache)
   end
   if b.stopped then j:cancel() end
   b.jobs[j] = true
+  -- A job's progress is the batch's only for its on_progress and on_tick (snapshot): without
+  -- them the job keeps the caller's own on_progress, and no closure is made per job.
+  if not (b.on_progress or b.on_tick) then return end
   local user = j._on_progress
   j._on_progress = function(job_)
     b.progress[i] = job_.progress or 0
@@ -179,8 +185,8 @@ end
 
 -- A job of a batch ended: it no longer needs cancelling.
 function pipeline.left(j)
-  local at = here()
-  if at then at.batch.jobs[j] = nil end
+  local b = here()
+  if b then b.jobs[j] = nil end
 end
 
 return pipeline
