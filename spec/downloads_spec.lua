@@ -123,7 +123,7 @@ describe("an output URL", function()
     local https_ff = firefly.new { client_id = "id", access_token = "token", api_url = "https://127.0.0.1:1" }
     for _, url in ipairs { srv.url .. "out.png", "ftp://127.0.0.1/out.png", "file:///etc/passwd",
                            "not a url", "https://", "", 42 } do
-      local out = result.new(https_ff, { outputs = { { url = url } } }, {}).outputs[1]
+      local out = result.new(https_ff, { outputs = { { url = url } } }).outputs[1]
       local bytes, err = out:bytes()
       assert.is_nil(bytes, url)
       assert.are.equal("http", err.kind, url .. ": " .. tostring(err))

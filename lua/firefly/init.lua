@@ -59,7 +59,9 @@ function firefly.new(opts)
   if not ok then
     error("firefly.new: " .. tostring(c):gsub("^[^\n]-:%d+: ", ""):gsub("^firefly%.core%.new: ", ""), 2)
   end
-  return setmetatable({ _core = c, _opts = o, _pending = {}, _npending = 0 }, Client)
+  local self = setmetatable({ _core = c, _opts = o, _pending = {}, _npending = 0 }, Client)
+  self._warn_fn = function(text) self:_warn(text) end -- what inputs.check is handed, made once
+  return self
 end
 
 -- ---- the engine, from Lua ----

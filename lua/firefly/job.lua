@@ -188,7 +188,7 @@ function Job:_event(ev)
     local data = type(ev.data) == "table" and ev.data or {}
     local bad = readable(data.result)
     if bad then return broken(self, bad) end
-    self.result = result.new(self._client, data.result, { job_id = self.id, request_id = ev.request_id })
+    self.result = result.new(self._client, data.result, self.id, ev.request_id)
     self.finished = true
   else
     local err = ev.err

@@ -230,8 +230,8 @@ local function integers(t, depth)
 end
 result.integers = function(t) return integers(t, 0) end
 
--- Wraps Adobe's `result` object from a succeeded job document.
-function result.new(client, data, meta)
+-- Wraps Adobe's `result` object from a succeeded job document, with the job's id and request id.
+function result.new(client, data, job_id, request_id)
   local r = integers(data or {}, 0)
   r.outputs = r.outputs or {}
   for _, out in ipairs(r.outputs) do
@@ -241,8 +241,8 @@ function result.new(client, data, meta)
       setmetatable(out, Output)
     end
   end
-  r.job_id = meta.job_id
-  r.request_id = meta.request_id
+  r.job_id = job_id
+  r.request_id = request_id
   return r
 end
 

@@ -23,6 +23,8 @@ local scheduler = require "firefly.scheduler"
 
 local submit = {}
 
+local NONE = {} -- no files, no ids: never written
+
 -- The client's cache, journal and manifest, opened on first use.
 local function stores(client)
   local s = client._stores
@@ -92,7 +94,7 @@ end
 local function from_cache(client, s, op, opts, key, meta, early)
   local hit = s.cache:get(key)
   if not hit then return nil end
-  local r = result.new(client, hit.result, { job_id = hit.job_id, request_id = hit.request_id })
+  local r = result.new(client, hit.result, hit.job_id, hit.request_id)
   for i, out in ipairs(r.outputs) do result.local_file(out, hit.files[i]) end
   r.from_cache = true
   meta.job_id, meta.request_id, meta.from_cache = hit.job_id, hit.request_id, true
@@ -207,14 +209,17 @@ local function proceed(client, method, op, body, opts, found, json, early)
   local use_journal = s.journal and opts.journal ~= false
   local use_cache = s.cache and opts.cache ~= false and (opts.cache == true or cache.reproducible(body))
   local key = (use_cache or use_journal) and cache.key(method, opts.model_version, inputs.identity(body, found))
-  local meta = { operation = method, prompt = body.prompt, model_version = opts.model_version }
+  -- What the manifest and the cache record of the job: made only for them.
+  local meta = (use_cache or s.manifest) and { operation = method, prompt = body.prompt,
+                                               model_version = opts.model_version }
   if use_cache then
     local hit = from_cache(client, s, method, opts, key, meta, early)
     if hit then return hit end
   end
   local j = use_journal and reattach(client, s, key, method, opts, early)
   if not j then
-    local ids, todo = inputs.known(client, found)
+    local ids, todo = NONE, NONE -- a body without files (most) asks nothing of the upload cache
+    if #found > 0 then ids, todo = inputs.known(client, found) end
     local serr
     if #todo > 0 then
       j, serr = upload_then_send(client, method, op, body, found, ids, todo, opts, early)
@@ -251,7 +256,7 @@ local function proceed(client, method, op, body, opts, found, json, early)
     end
     return nil, werr
   end
-  meta.job_id, meta.request_id = r.job_id, r.request_id
+  if meta then meta.job_id, meta.request_id = r.job_id, r.request_id end
   local retire = use_journal and j.id and function() s.journal:retire(key, j) end
   if use_cache then
     local paths, cerr = s.cache:put(key, r, function(url, file) return result.fetch(client, url, file) end)
@@ -304,7 +309,7 @@ function submit.run(client, method, op, body, opts)
   local model_version, mode = opts.model_version or op.model_version, opts.validate or client._opts.validate
   if opts.wait == false then scheduler.open_queue(client) end -- a host will step it
   local found, ferr = inputs.check(op, body, { model_version = model_version, validate = mode, body_judged = true,
-    warn = function(text) client:_warn(text) end, no_digest = true })
+    warn = client._warn_fn, no_digest = true })
   if not found then return nil, ferr end
   -- Validated once, before the cache and any upload (stand-in ids for the files).
   local refused = client:_judge(op, inputs.stand_in(body, found), model_version, mode)
