@@ -184,8 +184,14 @@ function scheduler.wait(obj, timeout)
   local deadline = timeout and (client:_clock() + timeout)
   local co = running()
   if co then
-    obj._waiters = obj._waiters or {}
-    obj._waiters[#obj._waiters + 1] = co
+    -- Almost always one coroutine waits for an operation: it is kept as itself, and only
+    -- the others (in order) in a list.
+    if obj._waiter == nil then
+      obj._waiter = co
+    else
+      obj._waiters = obj._waiters or {}
+      obj._waiters[#obj._waiters + 1] = co
+    end
     while not finished(obj) do coroutine.yield(WAIT) end
     return true
   end
@@ -217,10 +223,13 @@ function scheduler.wait(obj, timeout)
 end
 
 function scheduler.wake(obj)
-  local waiters = obj._waiters
-  if not waiters then return end
-  obj._waiters = nil
-  for i = 1, #waiters do ready[#ready + 1] = waiters[i] end
+  local first, more = obj._waiter, obj._waiters
+  if first == nil then return end
+  obj._waiter, obj._waiters = nil, nil
+  ready[#ready + 1] = first
+  if more then
+    for i = 1, #more do ready[#ready + 1] = more[i] end
+  end
 end
 
 -- ---- coroutines ----
