@@ -219,10 +219,11 @@ local tointeger = math.tointeger
 local function integers(t, depth)
   if not tointeger or depth > 16 then return t end
   for k, v in pairs(t) do
-    if type(v) == "number" then
+    local kind = type(v)
+    if kind == "number" then
       local i = tointeger(v)
       if i then t[k] = i end
-    elseif type(v) == "table" then
+    elseif kind == "table" then
       integers(v, depth + 1)
     end
   end
