@@ -75,10 +75,10 @@ function scheduler.step(client, wait)
       local ok, e = pcall(target._event, target, ev)
       if not ok then target:_broken(e) end
       if target._raised ~= nil and raised == nil then raised = target end
-      if terminal and target.id then
+      if terminal and target.id and client._opts.log then
         client:_log("info", "job %s %s", target.id, target.err and tostring(target.err) or "succeeded")
       end
-      if not target._quiet then scheduler.post(client, target, ev.type) end
+      if client._queue and not target._quiet then scheduler.post(client, target, ev.type) end
     end
   end
   client._handing = client._handing - 1
