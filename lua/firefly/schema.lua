@@ -15,6 +15,8 @@ local cjson = require "firefly.json"
 local null = cjson.null
 local huge = math.huge
 local floor = math.floor
+-- Upvalues, not globals: the compiled checks below call these for every field of every body.
+local type, pairs, getmetatable = type, pairs, getmetatable
 
 local schema = { null = null }
 
