@@ -323,9 +323,10 @@ local function declared(doc, name)
   return props or nil
 end
 
--- Whether visits[i]'s value (an object) was an earlier visit's too: two components may name
--- one value. A scan of the few before it, or a set (`seen`, made once there are many).
--- Returns the answer and the set.
+-- Whether visits[i]'s value was an earlier visit's too: two components may name one value.
+-- A scan of the few before it, or past sixteen a set of every earlier visit's table
+-- (`seen`; seen[0] counts the visits it holds), grown as the walk goes. Returns the
+-- answer and the set.
 local function visited_before(visits, i, seen)
   local value = visits[i].value
   if i <= 16 then
@@ -334,40 +335,39 @@ local function visited_before(visits, i, seen)
     end
     return false, seen
   end
-  if not seen then
-    seen = {}
-    for j = 1, i - 1 do
-      local v = visits[j].value
-      if type(v) == "table" then seen[v] = true end
-    end
+  seen = seen or { [0] = 0 }
+  for j = seen[0] + 1, i - 1 do
+    local v = visits[j].value
+    if type(v) == "table" then seen[v] = true end
   end
-  local again = seen[value] == true
-  seen[value] = true
-  return again, seen
+  seen[0] = i - 1
+  return seen[value] == true, seen
 end
 
 -- Fields the schema does not know, which the service may ignore (a typo would be lost silently):
--- warnings, each naming the closest known field when one is near.
+-- warnings, each naming the closest known field when one is near. One walk over an object's
+-- keys both proves it one (string keys only) and finds the unknown ones.
 local function unknown_fields(op, visits)
   local warnings, seen = {}, nil
   for i, visit in ipairs(visits) do
     local value = visit.value
-    local known = false
-    if schema.is_object(value) then
-      local again
-      again, seen = visited_before(visits, i, seen) -- each object once
-      known = not again and declared(op.document, visit.name)
-    end
+    local known = type(value) == "table" and declared(op.document, visit.name)
     if known then
       -- Only the unknown names are sorted (usually none): the same order, without sorting every body.
-      local names
+      local names, object = nil, true
       for k in pairs(value) do
-        if type(k) == "string" and not known[k] then
+        if type(k) ~= "string" then
+          object = false
+          break
+        end
+        if not known[k] then
           names = names or {}
           names[#names + 1] = k
         end
       end
-      if names then
+      local again = false
+      if object and names then again, seen = visited_before(visits, i, seen) end -- each object once
+      if object and names and not again then
         if #names > 1 then table.sort(names) end
         for _, k in ipairs(names) do
           local near = nearest.find(k, known)
