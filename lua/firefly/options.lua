@@ -98,9 +98,13 @@ options.VALIDATE = { strict = true, warn = true, off = true }
 -- The one rule for every options table (firefly.new, the operations,
 -- ff:map, upload_image...): a table or nil, no unknown name (a typo is
 -- misuse), each value of its type. `where` names the call in messages;
--- `level` is error()'s, counted from this function. Returns opts or {}.
+-- `level` is error()'s, counted from this function. Returns opts, or an empty table for nil.
+-- What an absent options table reads as: one shared empty table (a call without options,
+-- the usual one, makes none), read only so that no caller can leave a value in it.
+local NONE = setmetatable({}, { __newindex = function() error("firefly: an absent options table is read only", 2) end })
+
 function options.check(where, opts, types, level)
-  if opts == nil then return {} end
+  if opts == nil then return NONE end
   if type(opts) ~= "table" then
     error(("%s: options must be a table, got %s"):format(where, type(opts)), level)
   end
