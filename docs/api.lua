@@ -128,7 +128,8 @@ api.classes = {
     fields = {
       { "id", "string?", "Adobe's jobId, once accepted" },
       { "status", "string", '"uploading" (its {path} inputs), "submitting", "pending", "running", "succeeded", '
-        .. '"failed", "canceled", "timeout"' },
+        .. '"failed", "canceled", "timeout"; a finished job is in one of the last four ("failed" when it ended '
+        .. 'with an error the service did not report as a status: job.err says why)' },
       { "progress", "number?", "percent, as Adobe reports it" },
       { "uploaded", "integer?", "bytes of its {path} inputs sent so far, while and after uploading" },
       { "upload_size", "integer?", "bytes of its {path} inputs to upload (those not uploaded before)" },

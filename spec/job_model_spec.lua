@@ -60,3 +60,37 @@ describe("cancelling a job", function()
     assert.are.equal("canceled", j.status)
   end)
 end)
+
+describe("a job that ends with an error", function()
+  local SUBMIT = "POST /v3/images/generate-async"
+  local emu, ff
+  setup(function()
+    emu = helper.start { job_seconds = 0.3,
+                         extra = { ["faults-script"] = SUBMIT .. "=500,reset_after_accept,ok" } }
+    ff = emu:client { poll_interval = 0.1, poll_max = 0.3 }
+  end)
+  teardown(function() helper.close(emu, ff) end)
+
+  it("is failed, not submitting, when its submit was refused or its answer lost", function()
+    local refused = assert(ff:generate_images({ prompt = "a cat" }, { wait = false }))
+    local _, err = refused:wait(10)
+    assert.are.equal("http", err.kind)
+    assert.is_true(refused.finished)
+    assert.are.equal("failed", refused.status)
+    local lost = assert(ff:generate_images({ prompt = "a cat" }, { wait = false }))
+    _, err = lost:wait(10)
+    assert.are.equal("unknown_outcome", err.kind)
+    assert.are.equal("failed", lost.status)
+    local ok = assert(ff:generate_images({ prompt = "a cat" }, { wait = false }))
+    assert(ok:wait(10))
+    assert.are.equal("succeeded", ok.status)
+  end)
+
+  it("is canceled when it is cancelled before the service accepted it", function()
+    local j = assert(ff:generate_images({ prompt = "a dog" }, { wait = false }))
+    j:cancel()
+    local _, err = j:wait(10)
+    assert.are.equal("canceled", err.kind)
+    assert.are.equal("canceled", j.status)
+  end)
+end)

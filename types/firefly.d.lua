@@ -211,7 +211,7 @@ function Client:close() end
 ---A Firefly async job (opts.wait = false, or ff:job).
 ---@class firefly.Job
 ---@field id? string Adobe's jobId, once accepted
----@field status string "uploading" (its {path} inputs), "submitting", "pending", "running", "succeeded", "failed", "canceled", "timeout"
+---@field status string "uploading" (its {path} inputs), "submitting", "pending", "running", "succeeded", "failed", "canceled", "timeout"; a finished job is in one of the last four ("failed" when it ended with an error the service did not report as a status: job.err says why)
 ---@field progress? number percent, as Adobe reports it
 ---@field uploaded? integer bytes of its {path} inputs sent so far, while and after uploading
 ---@field upload_size? integer bytes of its {path} inputs to upload (those not uploaded before)

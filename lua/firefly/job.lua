@@ -59,6 +59,7 @@ local function broken(self, e)
   self.result = nil
   self.err = errors.new { kind = "http", job_id = self.id,
     message = "the server's answer could not be read: " .. tostring(e) }
+  if self.status ~= nil then self.status = "failed" end -- a Job's: a result it cannot read is no success
   self.finished = true
   scheduler.wake(self)
 end
@@ -80,6 +81,19 @@ end
 
 -- Errors that end a job with a status document of its own.
 local FROM_DOCUMENT = { job_failed = true, canceled = true, timeout = true }
+
+-- A job that ends with an error ends in a final status too, whatever it had
+-- reached: one refused at its submit or its upload, given up after its
+-- retries or unreadable is "failed" (its err says why, and err.job_id, when
+-- it has one, re-attaches); a cancelled one "canceled", one past the
+-- service's deadline "timeout". job.status then never says "submitting" of a
+-- finished job.
+local FINAL = { succeeded = true, failed = true, canceled = true, timeout = true }
+local function final_status(self, err)
+  if not FINAL[self.status] then
+    self.status = (err.kind == "canceled" or err.kind == "timeout") and err.kind or "failed"
+  end
+end
 
 local Job = {}
 Job.__index = Job
@@ -161,7 +175,7 @@ end
 function Job:_failed(err)
   self._uploads = nil
   if self.finished then return end
-  if err.kind == "canceled" then self.status = "canceled" end
+  final_status(self, err)
   self.err, self.finished = err, true
   scheduler.post(self._client, self, "error")
   scheduler.wake(self)
@@ -196,6 +210,7 @@ function Job:_event(ev)
       self.status = spelled(err.body.status)
     end
     self.err = errors.from_core(err, { job_id = self.id or err.job_id })
+    final_status(self, self.err)
     self.finished = true
   end
   if t == "accepted" and self._on_accept then self._on_accept(self) end
