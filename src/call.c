@@ -47,6 +47,7 @@ int ff_call_set(ff_call *c, const char *method, const char *url, const char *bod
 
 static int build(ff_call *c, const char *token) {
   ff_xfer *x = ff_xfer_new(c->ctx->engine);
+  int get = strcmp(c->method, "GET") == 0;
   if (x == NULL) return -1;
   x->method = c->method;
   x->retry = c->retry;
@@ -65,21 +66,22 @@ static int build(ff_call *c, const char *token) {
   x->ud = c;
   x->secret = c->auth;
   x->url = ff_strdup(c->url);
+  /* A GET has no body: libcurl sends neither a Content-Type nor an Expect for it, nothing to remove. */
   if (x->url == NULL || (c->body.len && ff_buf_append(&x->body, c->body.data, c->body.len)) ||
-      (c->content_type && ff_xfer_header(x, "Content-Type: %s", c->content_type)) ||
+      (c->content_type && ff_xfer_header_pair(x, "Content-Type: ", c->content_type)) ||
       /* A bodyless PUT (cancel) must not carry libcurl's default form type. */
-      (!c->content_type && ff_xfer_header(x, "Content-Type:")) ||
-      ff_xfer_header(x, "Expect:") /* no 100-continue round trip for uploads */) {
+      (!c->content_type && !get && ff_xfer_header(x, "Content-Type:")) ||
+      (!get && ff_xfer_header(x, "Expect:")) /* no 100-continue round trip for uploads */) {
     ff_xfer_free(x);
     return -1;
   }
   /* A fresh id per request, for the user's logs and Adobe support alike. */
   if (c->auth) ff_uuid4(ff_engine_rng(c->ctx->engine), x->sent_request_id);
   if (c->auth && (ff_xfer_header(x, "Accept: application/json") ||
-                  ff_xfer_header(x, "x-request-id: %s", x->sent_request_id) ||
-                  ff_xfer_header(x, "x-api-key: %s", c->ctx->api_key) ||
-                  ff_xfer_header(x, "Authorization: Bearer %s", token) ||
-                  (c->model_version && ff_xfer_header(x, "x-model-version: %s", c->model_version)))) {
+                  ff_xfer_header_pair(x, "x-request-id: ", x->sent_request_id) ||
+                  ff_xfer_header_pair(x, "x-api-key: ", c->ctx->api_key) ||
+                  ff_xfer_header_pair(x, "Authorization: Bearer ", token) ||
+                  (c->model_version && ff_xfer_header_pair(x, "x-model-version: ", c->model_version)))) {
     ff_xfer_free(x);
     return -1;
   }

@@ -19,6 +19,27 @@
 #define FF_ERRBODY_CAP (64 * 1024) /* a non-2xx body beside a file sink */
 #define FF_READ_CHUNK (64 * 1024)  /* the most of a source file read in one go, inside one step */
 
+/*
+** An easy handle keeps its options from one transfer to the next, as a
+** client reusing handles by hand does (no curl_easy_reset, whose defaults
+** would then all be set again): what is the same for every transfer of the
+** engine is set once when the handle is made, what differs between transfers
+** is remembered here and set only when it changes (setup).
+*/
+typedef struct ff_easy {
+  CURL *h;
+  int mode;               /* EASY_GET, EASY_FIELDS, EASY_SOURCE; -1 before the first transfer */
+  const char *custom;     /* the CUSTOMREQUEST set (a static method name), NULL for none */
+  int protocols;          /* PROTOCOLS_STR: 0 libcurl's default, 1 http and https, 2 https */
+  int follow;             /* FOLLOWLOCATION: 0 off, else REDIR_PROTOCOLS_STR as in protocols */
+  int fresh;              /* FRESH_CONNECT */
+  int progress;           /* NOPROGRESS off, the xferinfo callback on */
+  long timeout_ms;        /* TIMEOUT_MS, 0 for none */
+  curl_off_t max_file;    /* MAXFILESIZE_LARGE, 0 for none */
+} ff_easy;
+
+enum { EASY_GET, EASY_FIELDS, EASY_SOURCE };
+
 struct ff_engine {
   CURLM *multi;
   ff_poller *poller; /* libcurl's sockets and our next deadline, for hosts to wait on */
@@ -27,7 +48,7 @@ struct ff_engine {
   ff_engine_config cfg;
   ff_timer **heap;
   size_t nheap, capheap, reserved;
-  CURL **pool; /* easy handles kept for reuse */
+  struct ff_easy **pool; /* easy handles kept for reuse, configured */
   size_t npool, cappool;
   int running; /* transfers on the multi handle */
   ff_xfer *queue_head, *queue_tail; /* started, waiting for their turn onto it */
@@ -213,7 +234,10 @@ ff_engine *ff_engine_new(const ff_engine_config *cfg) {
 void ff_engine_free(ff_engine *e) {
   size_t i;
   if (e == NULL) return;
-  for (i = 0; i < e->npool; i++) curl_easy_cleanup(e->pool[i]);
+  for (i = 0; i < e->npool; i++) {
+    curl_easy_cleanup(e->pool[i]->h);
+    free(e->pool[i]);
+  }
   free(e->pool);
   free(e->heap);
   if (e->multi) curl_multi_cleanup(e->multi);
@@ -323,25 +347,77 @@ void ff_engine_step(ff_engine *e, double max_wait) {
 
 /* ---- transfers ---- */
 
-static CURL *easy_get(ff_engine *e) {
-  if (e->npool > 0) return e->pool[--e->npool];
-  return curl_easy_init();
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud);
+static size_t on_header(char *p, size_t size, size_t n, void *ud);
+static size_t on_read(char *p, size_t size, size_t n, void *ud);
+static int on_seek(void *ud, curl_off_t offset, int origin);
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow);
+static int on_socket(void *ud, curl_socket_t fd, curlsocktype purpose);
+
+static ff_easy *easy_new(ff_engine *e) {
+  const ff_engine_config *cfg = &e->cfg;
+  ff_easy *eh = calloc(1, sizeof *eh);
+  CURL *h;
+  if (eh == NULL) return NULL;
+  if ((h = eh->h = curl_easy_init()) == NULL) {
+    free(eh);
+    return NULL;
+  }
+  eh->mode = -1;
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, on_socket);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  /* Called only for a body read from a file (EASY_SOURCE), and the progress callback only with NOPROGRESS off. */
+  curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+  curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+  /* No Accept-Encoding: outputs are compressed media already, JSON answers are small, and an
+     uncompressed body cannot be a decompression bomb under the size caps. */
+  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L); /* only where FOLLOWLOCATION is on */
+  if (cfg->connect_timeout > 0) curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ff_ms_of(cfg->connect_timeout));
+  if (cfg->stall_timeout > 0) {
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (ff_ms_of(cfg->stall_timeout) + 999) / 1000);
+  }
+  if (cfg->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_file);
+  if (cfg->proxy) curl_easy_setopt(h, CURLOPT_PROXY, cfg->proxy);
+  if (cfg->user_agent) curl_easy_setopt(h, CURLOPT_USERAGENT, cfg->user_agent);
+  return eh;
 }
 
-/* Handles go back to a pool: the connection cache lives in the multi handle. */
-static void easy_put(ff_engine *e, CURL *h) {
+static ff_easy *easy_get(ff_engine *e) {
+  if (e->npool > 0) return e->pool[--e->npool];
+  return easy_new(e);
+}
+
+/*
+** Handles go back to a pool: the connection cache lives in the multi handle.
+** What pointed into the finished transfer is cleared, so an idle handle holds
+** no pointer to freed memory.
+*/
+static void easy_put(ff_engine *e, ff_easy *eh) {
+  CURL *h = eh->h;
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+  curl_easy_setopt(h, CURLOPT_PRIVATE, NULL);
+  if (eh->mode == EASY_FIELDS) {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    eh->mode = -1;
+  }
   if (e->npool == e->cappool) {
     size_t cap = e->cappool ? e->cappool * 2 : 16;
-    CURL **pool = realloc(e->pool, cap * sizeof *pool);
+    ff_easy **pool = realloc(e->pool, cap * sizeof *pool);
     if (pool == NULL) {
       curl_easy_cleanup(h);
+      free(eh);
       return;
     }
     e->pool = pool;
     e->cappool = cap;
   }
-  curl_easy_reset(h);
-  e->pool[e->npool++] = h;
+  e->pool[e->npool++] = eh;
 }
 
 static void unqueue(ff_xfer *x) {
@@ -366,8 +442,9 @@ static void detach(ff_xfer *x) {
     x->engine->running--;
     x->running = 0;
   }
-  easy_put(x->engine, x->easy);
+  easy_put(x->engine, x->eh);
   x->easy = NULL;
+  x->eh = NULL;
 }
 
 ff_xfer *ff_xfer_new(ff_engine *e) {
@@ -386,34 +463,65 @@ ff_xfer *ff_xfer_new(ff_engine *e) {
 }
 
 void ff_xfer_free(ff_xfer *x) {
-  struct curl_slist *l;
   if (x == NULL) return;
   ff_timer_release(x->engine, &x->retry_timer);
   detach(x);
   if (x->secret) {
     /* The bearer token, the client secret, IMS's answer: not left in freed memory. */
-    for (l = x->headers; l; l = l->next) ff_wipe(l->data, strlen(l->data));
+    ff_buf_wipe(&x->hdr_lines);
     ff_buf_wipe(&x->body);
     ff_buf_wipe(&x->response);
   }
-  curl_slist_free_all(x->headers);
+  ff_buf_free(&x->hdr_lines);
   ff_buf_free(&x->body);
   ff_buf_free(&x->response);
   free(x->url);
   free(x);
 }
 
+/*
+** The lines live in one buffer and the list nodes in the transfer: no
+** allocation per line. The buffer grows by copying and wiping, never by
+** realloc, so no copy of a bearer token is left in a freed block.
+*/
+static int header_add(ff_xfer *x, const char *a, size_t na, const char *b, size_t nb) {
+  ff_buf *l = &x->hdr_lines;
+  unsigned i;
+  if (x->nhdr == FF_XFER_HEADERS) return -1;
+  if (l->len + na + nb + 1 > l->cap) {
+    size_t cap = l->cap ? l->cap : 512;
+    char *data;
+    while (cap < l->len + na + nb + 1) cap *= 2;
+    size_t len = l->len;
+    if ((data = malloc(cap)) == NULL) return -1;
+    if (len) memcpy(data, l->data, len);
+    ff_buf_wipe(l);
+    l->data = data;
+    l->len = len;
+    l->cap = cap;
+  }
+  x->hdr_off[x->nhdr++] = l->len;
+  memcpy(l->data + l->len, a, na);
+  memcpy(l->data + l->len + na, b, nb);
+  l->len += na + nb;
+  l->data[l->len++] = '\0';
+  for (i = 0; i < x->nhdr; i++) { /* the buffer may have moved */
+    x->hdr_nodes[i].data = l->data + x->hdr_off[i];
+    x->hdr_nodes[i].next = i + 1 < x->nhdr ? &x->hdr_nodes[i + 1] : NULL;
+  }
+  x->headers = &x->hdr_nodes[0];
+  return 0;
+}
+
+int ff_xfer_header_pair(ff_xfer *x, const char *name, const char *value) {
+  return header_add(x, name, strlen(name), value, strlen(value));
+}
+
 int ff_xfer_header(ff_xfer *x, const char *fmt, ...) {
   char line[4096];
-  struct curl_slist *l;
   va_list ap;
-  int n;
-  if (strchr(fmt, '%') == NULL) { /* a fixed line ("Expect:"): nothing to format, nothing secret to wipe */
-    l = curl_slist_append(x->headers, fmt);
-    if (l == NULL) return -1;
-    x->headers = l;
-    return 0;
-  }
+  int n, rc;
+  if (strchr(fmt, '%') == NULL) return header_add(x, fmt, strlen(fmt), "", 0); /* a fixed line ("Expect:") */
   va_start(ap, fmt);
   n = vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
@@ -421,11 +529,9 @@ int ff_xfer_header(ff_xfer *x, const char *fmt, ...) {
     ff_wipe(line, sizeof line);
     return -1;
   }
-  l = curl_slist_append(x->headers, line);
+  rc = header_add(x, line, (size_t)n, "", 0);
   ff_wipe(line, (size_t)n); /* it may have been "Authorization: Bearer ..." */
-  if (l == NULL) return -1;
-  x->headers = l;
-  return 0;
+  return rc;
 }
 
 static int is_2xx(long s) { return s >= 200 && s < 300; }
@@ -479,6 +585,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 static size_t on_read(char *p, size_t size, size_t n, void *ud) {
   ff_xfer *x = ud;
   size_t len = size * n, got;
+  if (x->source == NULL) return 0; /* a handle set up for an upload before: nothing to send now */
   if (len > FF_READ_CHUNK) len = FF_READ_CHUNK;
   got = fread(p, 1, len, x->source);
   if (got == 0 && ferror(x->source)) return CURL_READFUNC_ABORT;
@@ -487,6 +594,7 @@ static size_t on_read(char *p, size_t size, size_t n, void *ud) {
 
 static int on_seek(void *ud, curl_off_t offset, int origin) {
   ff_xfer *x = ud;
+  if (x->source == NULL) return CURL_SEEKFUNC_CANTSEEK;
   clearerr(x->source);
   return fseeko(x->source, (off_t)offset, origin) == 0 ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_CANTSEEK;
 }
@@ -548,72 +656,84 @@ static int reset_sinks(ff_xfer *x) {
   return 0;
 }
 
-static int setup(ff_xfer *x) {
-  const ff_engine_config *cfg = &x->engine->cfg;
-  CURL *h = x->easy;
+/* The options of this transfer: per-transfer pointers always, the rest only where they change. */
+static void setup(ff_xfer *x) {
+  ff_easy *eh = x->eh;
+  CURL *h = eh->h;
+  int mode = strcmp(x->method, "GET") == 0 ? EASY_GET : x->source != NULL ? EASY_SOURCE : EASY_FIELDS;
+  const char *custom = mode == EASY_FIELDS && strcmp(x->method, "POST") != 0 ? x->method : NULL;
+  int protocols = x->https_only ? 2 : 1;
+  int follow = x->follow_redirects ? protocols : 0;
+  /*
+  ** libcurl silently resends a request whose reused connection closed before
+  ** any answer: harmless for a GET, a second job for a submit that was in fact
+  ** accepted. What may not be resent goes on a connection of its own.
+  */
+  int fresh = x->retry != FF_RETRY_IDEMPOTENT;
+  int progress = x->min_rate > 0;
+  long timeout_ms = x->timeout > 0 ? ff_ms_of(x->timeout) : 0;
+  curl_off_t max_file = x->file ? (curl_off_t)x->max_body : 0;
   curl_easy_setopt(h, CURLOPT_URL, x->url);
   curl_easy_setopt(h, CURLOPT_PRIVATE, (char *)x);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, on_socket);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->headers);
-  /* No Accept-Encoding: outputs are compressed media already, JSON answers are small, and an
-     uncompressed body cannot be a decompression bomb under the size caps. */
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, x->https_only ? "https" : "http,https");
-  if (strcmp(x->method, "GET") == 0) {
-    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-  } else if (x->source != NULL) {
+  if (protocols != eh->protocols) {
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, protocols == 2 ? "https" : "http,https");
+    eh->protocols = protocols;
+  }
+  if (mode == EASY_GET) {
+    if (eh->mode != EASY_GET) curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  } else if (mode == EASY_SOURCE) {
     /* A POST whose body libcurl pulls from the file, a chunk at a time. */
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+    if (eh->mode != EASY_SOURCE) {
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+      curl_easy_setopt(h, CURLOPT_POST, 1L);
+    }
     curl_easy_setopt(h, CURLOPT_READDATA, x);
-    curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
     curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, x->source_size);
   } else {
     /* POSTFIELDS with an explicit size also serves PUT with an empty body. */
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, x->body.data ? x->body.data : "");
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body.len);
-    if (strcmp(x->method, "POST") != 0) curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, x->method);
   }
-  /*
-  ** libcurl silently resends a request whose reused connection closed before
-  ** any answer: harmless for a GET, a second job for a submit that was in fact
-  ** accepted. What may not be resent goes on a connection of its own.
-  */
-  if (x->retry != FF_RETRY_IDEMPOTENT) curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
-  if (x->follow_redirects) {
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, x->https_only ? "https" : "http,https");
+  eh->mode = mode;
+  if (custom != eh->custom) {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, custom);
+    eh->custom = custom;
   }
-  if (cfg->connect_timeout > 0) curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ff_ms_of(cfg->connect_timeout));
-  if (x->timeout > 0) curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ff_ms_of(x->timeout));
-  if (cfg->stall_timeout > 0) {
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (ff_ms_of(cfg->stall_timeout) + 999) / 1000);
+  if (fresh != eh->fresh) {
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, (long)fresh);
+    eh->fresh = fresh;
   }
-  if (x->file) curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_body);
-  if (x->min_rate > 0) {
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  if (follow != eh->follow) {
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, follow ? 1L : 0L);
+    if (follow) curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, follow == 2 ? "https" : "http,https");
+    eh->follow = follow;
   }
-  if (cfg->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_file);
-  if (cfg->proxy) curl_easy_setopt(h, CURLOPT_PROXY, cfg->proxy);
-  if (cfg->user_agent) curl_easy_setopt(h, CURLOPT_USERAGENT, cfg->user_agent);
-  return 0;
+  if (timeout_ms != eh->timeout_ms) {
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    eh->timeout_ms = timeout_ms;
+  }
+  if (max_file != eh->max_file) {
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, max_file);
+    eh->max_file = max_file;
+  }
+  if (progress) curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
+  if (progress != eh->progress) {
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, progress ? 0L : 1L);
+    eh->progress = progress;
+  }
 }
 
 /* Onto the wire: the transfer's clock (timeouts, min_rate) starts here. */
 static int admit(ff_xfer *x) {
   ff_engine *e = x->engine;
-  x->easy = easy_get(e); /* here, not in attempt: a new handle costs libcurl ~2 us of zeroing */
-  if (x->easy == NULL) return -1;
+  x->eh = easy_get(e); /* here, not in attempt: a new handle costs libcurl ~2 us of zeroing */
+  if (x->eh == NULL) return -1;
+  x->easy = x->eh->h;
   setup(x);
   if (curl_multi_add_handle(e->multi, x->easy) != CURLM_OK) return -1;
   x->running = 1;

@@ -62,13 +62,15 @@ typedef enum ff_retry_mode {
 } ff_retry_mode;
 
 typedef struct ff_xfer ff_xfer;
+
+#define FF_XFER_HEADERS 10 /* request header lines a transfer can carry */
 typedef void (*ff_xfer_done)(ff_xfer *x);
 
 struct ff_xfer {
   /* The request, owned by the transfer and set before ff_xfer_start. */
   const char *method;          /* static string: "GET", "POST", "PUT" */
   char *url;
-  struct curl_slist *headers;
+  struct curl_slist *headers;  /* the lines of ff_xfer_header, in hdr_lines (no allocation per line) */
   ff_buf body;
   ff_retry_mode retry;
   int max_retries;             /* -1: the engine's default */
@@ -108,6 +110,11 @@ struct ff_xfer {
   /* Internal. */
   ff_engine *engine;
   CURL *easy;
+  struct ff_easy *eh;          /* the pooled handle easy belongs to, and the options it carries */
+  ff_buf hdr_lines;            /* header lines, each NUL-terminated, one after another */
+  size_t hdr_off[FF_XFER_HEADERS];
+  struct curl_slist hdr_nodes[FF_XFER_HEADERS];
+  unsigned nhdr;
   ff_timer retry_timer;
   int running;
   ff_xfer *queue_next;         /* waiting for its turn onto the wire (ff_engine_step) */
@@ -152,7 +159,10 @@ ff_xfer *ff_xfer_new(ff_engine *e);
 int ff_xfer_start(ff_xfer *x);
 /* Stops the transfer if it runs and frees it; done is not called. */
 void ff_xfer_free(ff_xfer *x);
+/* Adds a request header line (printf-style); -1 past FF_XFER_HEADERS or out of memory. */
 int ff_xfer_header(ff_xfer *x, const char *fmt, ...);
+/* The same for the line name + value, without formatting ("x-api-key: ", key). */
+int ff_xfer_header_pair(ff_xfer *x, const char *name, const char *value);
 /* Request body bytes sent by the attempt on the wire now (0 when none is). */
 curl_off_t ff_xfer_sent(ff_xfer *x);
 

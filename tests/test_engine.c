@@ -1,8 +1,11 @@
-/* The engine's pacing of work per step, so a host's ff:step(0) stays short. */
+/* The engine's pacing of work per step, so a host's ff:step(0) stays short; handles reused between transfers. */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -161,10 +164,157 @@ static void a_step_hands_on_at_most_FF_DONE_PER_STEP_finished_transfers(void) {
   ff_engine_free(e);
 }
 
+/*
+** A keep-alive HTTP server on a thread: each request is answered 200 "ok" and
+** noted with the connection it came on (in accept order), its method and its
+** body's length, so a test sees what libcurl put on the wire.
+*/
+#define SEEN_MAX 16
+typedef struct seen {
+  int conn;
+  char method[8];
+  long body;
+} seen;
+
+typedef struct server {
+  int listen_fd, stop[2], port, nseen;
+  seen seen[SEEN_MAX];
+  pthread_mutex_t lock;
+} server;
+
+static void *serve(void *ud) {
+  server *sv = ud;
+  struct pollfd fds[10];
+  char buf[8][4096];
+  size_t have[8];
+  int nconn = 0, i;
+  memset(have, 0, sizeof have);
+  for (;;) {
+    fds[0].fd = sv->stop[0];
+    fds[1].fd = sv->listen_fd;
+    for (i = 0; i < 10; i++) fds[i].events = POLLIN;
+    if (poll(fds, (nfds_t)(2 + nconn), -1) < 0 || fds[0].revents) break;
+    if (fds[1].revents && nconn < 8) {
+      fds[2 + nconn].fd = accept(sv->listen_fd, NULL, NULL);
+      if (fds[2 + nconn].fd >= 0) have[nconn++] = 0;
+    }
+    for (i = 0; i < nconn; i++) {
+      ssize_t got;
+      char *end, *cl;
+      long body;
+      if (fds[2 + i].fd < 0 || !(fds[2 + i].revents & (POLLIN | POLLHUP))) continue;
+      got = read(fds[2 + i].fd, buf[i] + have[i], sizeof buf[i] - 1 - have[i]);
+      if (got <= 0) {
+        close(fds[2 + i].fd);
+        fds[2 + i].fd = -1; /* poll(2) skips a negative descriptor */
+        continue;
+      }
+      have[i] += (size_t)got;
+      buf[i][have[i]] = '\0';
+      /* Whole requests only: the head, then Content-Length bytes of body. */
+      while ((end = strstr(buf[i], "\r\n\r\n")) != NULL) {
+        size_t len;
+        cl = strstr(buf[i], "Content-Length: ");
+        body = cl && cl < end ? strtol(cl + 16, NULL, 10) : 0;
+        len = (size_t)(end + 4 - buf[i]) + (size_t)body;
+        if (len > have[i]) break;
+        pthread_mutex_lock(&sv->lock);
+        if (sv->nseen < SEEN_MAX) {
+          seen *r = &sv->seen[sv->nseen++];
+          r->conn = i;
+          r->body = body;
+          sscanf(buf[i], "%7s", r->method);
+        }
+        pthread_mutex_unlock(&sv->lock);
+        if (write(fds[2 + i].fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 40) != 40) break;
+        memmove(buf[i], buf[i] + len, have[i] - len + 1);
+        have[i] -= len;
+      }
+    }
+  }
+  for (i = 0; i < nconn; i++)
+    if (fds[2 + i].fd >= 0) close(fds[2 + i].fd);
+  return NULL;
+}
+
+static int one_transfer_done;
+static void on_one_done(ff_xfer *x) {
+  (void)x;
+  one_transfer_done = 1;
+}
+
+/* One transfer, start to end, on e: what came back. */
+static long transfer(ff_engine *e, int port, const char *method, const char *body, ff_retry_mode retry) {
+  ff_xfer *x = ff_xfer_new(e);
+  char url[64];
+  long status;
+  int steps = 0;
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/x", port);
+  x->url = strdup(url);
+  x->method = method;
+  x->retry = retry;
+  x->max_retries = 0;
+  x->timeout = 5;
+  x->done = on_one_done;
+  if (body) ff_buf_appends(&x->body, body);
+  if (strcmp(method, "GET") != 0) ff_xfer_header(x, "Content-Type:");
+  one_transfer_done = 0;
+  CHECK(ff_xfer_start(x) == 0);
+  while (!one_transfer_done && steps++ < 1000) ff_engine_step(e, 0.05);
+  status = x->code == CURLE_OK ? x->status : -1;
+  CHECK(strcmp(x->response.data ? x->response.data : "", "ok") == 0);
+  ff_xfer_free(x);
+  return status;
+}
+
+static void a_reused_handle_carries_nothing_of_its_last_transfer_and_a_submit_gets_its_own_connection(void) {
+  ff_engine_config cfg;
+  ff_engine *e;
+  server sv;
+  pthread_t t;
+  int fd;
+  memset(&sv, 0, sizeof sv);
+  memset(&cfg, 0, sizeof cfg);
+  fd = silent_server(&sv.port); /* listening; the thread answers */
+  CHECK(fd >= 0 && pipe(sv.stop) == 0);
+  sv.listen_fd = fd;
+  pthread_mutex_init(&sv.lock, NULL);
+  CHECK(pthread_create(&t, NULL, serve, &sv) == 0);
+  e = ff_engine_new(&cfg);
+  /* One after another: each transfer gets the handle the one before gave back. */
+  CHECK(transfer(e, sv.port, "GET", NULL, FF_RETRY_IDEMPOTENT) == 200);
+  CHECK(transfer(e, sv.port, "GET", NULL, FF_RETRY_IDEMPOTENT) == 200);
+  CHECK(transfer(e, sv.port, "POST", "{\"prompt\":\"a\"}", FF_RETRY_SUBMIT) == 200);
+  CHECK(transfer(e, sv.port, "GET", NULL, FF_RETRY_IDEMPOTENT) == 200);
+  CHECK(transfer(e, sv.port, "PUT", NULL, FF_RETRY_IDEMPOTENT) == 200);
+  CHECK(transfer(e, sv.port, "GET", NULL, FF_RETRY_IDEMPOTENT) == 200);
+  CHECK(transfer(e, sv.port, "POST", "{}", FF_RETRY_SUBMIT) == 200);
+  ff_engine_free(e);
+  CHECK(write(sv.stop[1], "x", 1) == 1);
+  pthread_join(t, NULL);
+  CHECK(sv.nseen == 7);
+  if (sv.nseen == 7) {
+    seen *r = sv.seen;
+    /* The second GET reuses the first's connection; each submit opens one of its own. */
+    CHECK(r[0].conn == 0 && r[1].conn == 0);
+    CHECK(strcmp(r[2].method, "POST") == 0 && r[2].body == 14 && r[2].conn == 1);
+    CHECK(strcmp(r[6].method, "POST") == 0 && r[6].body == 2 && r[6].conn == 2);
+    /* After a POST a GET is a GET again, without a body; after a PUT, too. */
+    CHECK(strcmp(r[3].method, "GET") == 0 && r[3].body == 0 && r[3].conn != 2);
+    CHECK(strcmp(r[4].method, "PUT") == 0 && r[4].body == 0);
+    CHECK(strcmp(r[5].method, "GET") == 0 && r[5].body == 0);
+  }
+  close(fd);
+  close(sv.stop[0]);
+  close(sv.stop[1]);
+  pthread_mutex_destroy(&sv.lock);
+}
+
 int main(void) {
   a_step_puts_at_most_FF_STARTS_PER_STEP_new_transfers_on_the_wire();
   a_step_fires_at_most_FF_TIMERS_PER_STEP_timers_and_the_rest_are_due_at_once();
   a_step_hands_on_at_most_FF_DONE_PER_STEP_finished_transfers();
   a_transfer_freed_before_its_turn_is_never_started();
+  a_reused_handle_carries_nothing_of_its_last_transfer_and_a_submit_gets_its_own_connection();
   return CHECK_DONE();
 }
