@@ -594,9 +594,14 @@ static void report_uploads(ff_client *c) {
 ** fetched (http where the user's API is plain HTTP itself, as the emulator's).
 */
 static int url_fetchable(ff_client *c, const char *url, ff_error *err) {
-  CURLU *u = curl_url();
+  ff_origin o;
+  CURLU *u;
   char *scheme = NULL, *host = NULL;
-  int ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+  int ok;
+  /* The common URL is read without a parse (src/hosts.c); the rest goes to libcurl below. */
+  if (ff_url_origin(url, &o) == 0 && (strcmp(o.scheme, "https") == 0 || c->plain_http_downloads)) return 0;
+  u = curl_url();
+  ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host[0] &&
            (strcmp(scheme, "https") == 0 || (c->plain_http_downloads && strcmp(scheme, "http") == 0));

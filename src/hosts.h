@@ -20,6 +20,8 @@ typedef struct ff_origin {
 
 /* 0, or -1 when url is not an http(s) URL with a readable host. */
 int ff_url_origin(const char *url, ff_origin *o);
+/* The same, always by libcurl's own parse (ff_url_origin skips it for the common, unambiguous URL). */
+int ff_url_origin_parsed(const char *url, ff_origin *o);
 int ff_origin_same(const ff_origin *a, const ff_origin *b);
 /* localhost, *.localhost, 127.0.0.0/8 or ::1. */
 int ff_origin_loopback(const ff_origin *o);

@@ -105,6 +105,58 @@ static void origin_and_host_extraction(void) {
   CHECK(ff_url_origin("http://example.test:8080", &o) == 0 && o.port == 8080);
 }
 
+/* ff_url_origin reads the common URL itself: wherever it does, libcurl's parse must agree. */
+static int origins_agree(const char *url) {
+  ff_origin a, b;
+  int ra = ff_url_origin(url, &a), rb = ff_url_origin_parsed(url, &b);
+  if (ra != rb) return 0;
+  return ra != 0 || (ff_origin_same(&a, &b) && strcmp(a.scheme, b.scheme) == 0);
+}
+
+static void the_quick_origin_reading_agrees_with_libcurl(void) {
+  static const char *const urls[] = {
+    "http://127.0.0.1:34533/v3/status/abc", "https://firefly-api.adobe.io/v3/images/generate-async",
+    "https://Firefly-API.Adobe.IO:443/x?y=1#z", "http://localhost/", "http://127.1/", "http://0x7f.0.0.1/",
+    "http://0177.0.0.1/", "http://127.0.0.01/", "http://256.0.0.1/", "http://1.2.3.4.5/", "http://1.2.3/",
+    "http://2130706433/", "http://9host.example/", "http://h:0/", "http://h:00080/", "http://h:65535/",
+    "http://h:65536/", "http://h:/", "http://h:123456/", "http://h", "http://h?x", "http://h#x",
+    "http:///h/", "http:/h/", "http:////h/", "HTTP://h/", "hTTps://h/", "ftp://h/", "http://user@h/",
+    "http://h/a b", "http://h/a\tb", "http://h/a\x7f", "http://h/\xc3\xa9", "http://h/%41", "http://h/../../x",
+    "http://-/", "http://.../", "http://h./", "http://h_x/", "http://h%41/", "http://[::1]:9/", "http://h\\x/",
+    "https://a-very-long-host-name-that-is-still-fine.example.test:8443/v3/status/urn:ff:jobs:a:b",
+  };
+  static const char *const bases[] = { "http://127.0.0.1:8080/v3/status/x?y#z", "https://a.example/p" };
+  size_t i, b, at;
+  int c;
+  for (i = 0; i < sizeof urls / sizeof *urls; i++) {
+    if (!origins_agree(urls[i])) fprintf(stderr, "disagree: %s\n", urls[i]);
+    CHECK(origins_agree(urls[i]));
+  }
+  /* Every byte at every place of two URLs, one at a time. */
+  for (b = 0; b < sizeof bases / sizeof *bases; b++) {
+    size_t n = strlen(bases[b]);
+    for (at = 0; at <= n; at++) {
+      for (c = 1; c < 256; c++) {
+        char url[128];
+        int bad;
+        memcpy(url, bases[b], at);
+        url[at] = (char)c;
+        memcpy(url + at + 1, bases[b] + at, n - at + 1);
+        bad = !origins_agree(url);
+        if (bad) fprintf(stderr, "disagree: %s\n", url);
+        CHECK(!bad);
+        memcpy(url, bases[b], n + 1);
+        if (at < n) {
+          url[at] = (char)c; /* and in place of the byte there */
+          bad = !origins_agree(url);
+          if (bad) fprintf(stderr, "disagree: %s\n", url);
+          CHECK(!bad);
+        }
+      }
+    }
+  }
+}
+
 int main(void) {
   api_url_origin_and_adobe_hosts_get_credentials();
   another_port_or_scheme_of_the_api_host_gets_nothing();
@@ -113,5 +165,6 @@ int main(void) {
   api_hosts_entries_name_hosts_suffixes_and_ports();
   api_hosts_entries_of_another_shape_are_refused();
   origin_and_host_extraction();
+  the_quick_origin_reading_agrees_with_libcurl();
   return CHECK_DONE();
 }
