@@ -41,6 +41,13 @@ typedef struct ff_easy {
 enum { EASY_GET, EASY_FIELDS, EASY_SOURCE };
 
 struct ff_engine {
+  /*
+  ** "User-Agent: ..." as a header line of every transfer, and of a proxy's
+  ** CONNECT: libcurl formats CURLOPT_USERAGENT into a line anew for every
+  ** transfer, byte by byte, and then copies it into the request the same way.
+  */
+  char *ua_line;
+  struct curl_slist ua_proxy;
   CURLM *multi;
   ff_poller *poller; /* libcurl's sockets and our next deadline, for hosts to wait on */
   double curl_when;  /* libcurl's own timer (monotonic), -1 when it has none */
@@ -213,12 +220,21 @@ ff_engine *ff_engine_new(const ff_engine_config *cfg) {
   e->cfg.ca_file = ff_strdup(cfg->ca_file);
   e->cfg.proxy = ff_strdup(cfg->proxy);
   e->cfg.user_agent = ff_strdup(cfg->user_agent);
+  if (cfg->user_agent && cfg->user_agent[0]) { /* an empty one: no User-Agent at all, as libcurl sends none */
+    size_t n = strlen(cfg->user_agent);
+    if ((e->ua_line = malloc(n + 13)) != NULL) {
+      memcpy(e->ua_line, "User-Agent: ", 12);
+      memcpy(e->ua_line + 12, cfg->user_agent, n + 1);
+      e->ua_proxy.data = e->ua_line;
+    }
+  }
   e->curl_when = -1;
   e->watch_fd = -1;
   e->multi = curl_multi_init();
   e->poller = ff_poller_new();
   if (e->multi == NULL || e->poller == NULL || (cfg->ca_file && !e->cfg.ca_file) ||
-      (cfg->proxy && !e->cfg.proxy) || (cfg->user_agent && !e->cfg.user_agent)) {
+      (cfg->proxy && !e->cfg.proxy) || (cfg->user_agent && !e->cfg.user_agent) ||
+      (cfg->user_agent && cfg->user_agent[0] && !e->ua_line)) {
     ff_engine_free(e);
     return NULL;
   }
@@ -245,6 +261,7 @@ void ff_engine_free(ff_engine *e) {
   free((char *)e->cfg.ca_file);
   free((char *)e->cfg.proxy);
   free((char *)e->cfg.user_agent);
+  free(e->ua_line);
   free(e);
 }
 
@@ -383,7 +400,7 @@ static ff_easy *easy_new(ff_engine *e) {
   }
   if (cfg->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_file);
   if (cfg->proxy) curl_easy_setopt(h, CURLOPT_PROXY, cfg->proxy);
-  if (cfg->user_agent) curl_easy_setopt(h, CURLOPT_USERAGENT, cfg->user_agent);
+  if (e->ua_line) curl_easy_setopt(h, CURLOPT_PROXYHEADER, &e->ua_proxy); /* only a proxy's CONNECT reads it */
   return eh;
 }
 
@@ -678,7 +695,13 @@ static void setup(ff_xfer *x) {
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->headers);
+  if (x->engine->ua_line) {
+    x->ua_node.data = x->engine->ua_line;
+    x->ua_node.next = x->headers;
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, &x->ua_node);
+  } else {
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->headers);
+  }
   if (protocols != eh->protocols) {
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, protocols == 2 ? "https" : "http,https");
     eh->protocols = protocols;

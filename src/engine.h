@@ -115,6 +115,7 @@ struct ff_xfer {
   size_t hdr_off[FF_XFER_HEADERS];
   struct curl_slist hdr_nodes[FF_XFER_HEADERS];
   unsigned nhdr;
+  struct curl_slist ua_node;   /* the engine's User-Agent line, ahead of headers */
   ff_timer retry_timer;
   int running;
   ff_xfer *queue_next;         /* waiting for its turn onto the wire (ff_engine_step) */

@@ -174,6 +174,8 @@ typedef struct seen {
   int conn;
   char method[8];
   long body;
+  int agents;  /* User-Agent lines */
+  int ours;    /* ... that are the engine's */
 } seen;
 
 typedef struct server {
@@ -221,8 +223,13 @@ static void *serve(void *ud) {
         pthread_mutex_lock(&sv->lock);
         if (sv->nseen < SEEN_MAX) {
           seen *r = &sv->seen[sv->nseen++];
+          const char *h;
           r->conn = i;
           r->body = body;
+          r->agents = r->ours = 0;
+          for (h = strstr(buf[i], "\r\nUser-Agent:"); h && h < end; h = strstr(h + 2, "\r\nUser-Agent:")) r->agents++;
+          h = strstr(buf[i], "\r\nUser-Agent: firefly-test/1\r\n");
+          r->ours = h != NULL && h < end;
           sscanf(buf[i], "%7s", r->method);
         }
         pthread_mutex_unlock(&sv->lock);
@@ -267,14 +274,15 @@ static long transfer(ff_engine *e, int port, const char *method, const char *bod
   return status;
 }
 
-static void a_reused_handle_carries_nothing_of_its_last_transfer_and_a_submit_gets_its_own_connection(void) {
+static void a_reused_handle_carries_nothing_of_its_last_transfer_and_a_submit_gets_its_own_connection_and_the_user_agent(void) {
   ff_engine_config cfg;
   ff_engine *e;
   server sv;
   pthread_t t;
-  int fd;
+  int fd, i;
   memset(&sv, 0, sizeof sv);
   memset(&cfg, 0, sizeof cfg);
+  cfg.user_agent = "firefly-test/1";
   fd = silent_server(&sv.port); /* listening; the thread answers */
   CHECK(fd >= 0 && pipe(sv.stop) == 0);
   sv.listen_fd = fd;
@@ -303,6 +311,7 @@ static void a_reused_handle_carries_nothing_of_its_last_transfer_and_a_submit_ge
     CHECK(strcmp(r[3].method, "GET") == 0 && r[3].body == 0 && r[3].conn != 2);
     CHECK(strcmp(r[4].method, "PUT") == 0 && r[4].body == 0);
     CHECK(strcmp(r[5].method, "GET") == 0 && r[5].body == 0);
+    for (i = 0; i < 7; i++) CHECK(r[i].agents == 1 && r[i].ours); /* the engine's, once, whatever else is sent */
   }
   close(fd);
   close(sv.stop[0]);
@@ -315,6 +324,6 @@ int main(void) {
   a_step_fires_at_most_FF_TIMERS_PER_STEP_timers_and_the_rest_are_due_at_once();
   a_step_hands_on_at_most_FF_DONE_PER_STEP_finished_transfers();
   a_transfer_freed_before_its_turn_is_never_started();
-  a_reused_handle_carries_nothing_of_its_last_transfer_and_a_submit_gets_its_own_connection();
+  a_reused_handle_carries_nothing_of_its_last_transfer_and_a_submit_gets_its_own_connection_and_the_user_agent();
   return CHECK_DONE();
 }
