@@ -484,7 +484,15 @@ static void call_done(ff_call *call, ff_xfer *x, ff_error *err) {
       ff_strlcpy(ev->request_id, x->request_id, sizeof ev->request_id);
       ff_strlcpy(ev->content_type, x->content_type, sizeof ev->content_type);
       ff_buf_move(&ev->body, &x->response);
-      if (op->path) ev->path = ff_strdup(op->path);
+      if (op->path) {
+        ev->path = ff_strdup(op->path);
+        memcpy(ev->head, x->head, x->nhead);
+        memcpy(ev->tail, x->tail, x->ntail);
+        ev->nhead = (unsigned)x->nhead;
+        ev->ntail = (unsigned)x->ntail;
+        ev->size = (long long)x->received;
+        ev->ends = 1;
+      }
     }
   }
   ff_xfer_free(x);

@@ -553,6 +553,22 @@ int ff_xfer_header(ff_xfer *x, const char *fmt, ...) {
 
 static int is_2xx(long s) { return s >= 200 && s < 300; }
 
+/* The file's first sizeof head bytes and, after each write, its last sizeof tail. */
+static void keep_ends(ff_xfer *x, const char *p, size_t n) {
+  size_t take = n < sizeof x->head - x->nhead ? n : sizeof x->head - x->nhead;
+  memcpy(x->head + x->nhead, p, take);
+  x->nhead += take;
+  if (n >= sizeof x->tail) {
+    memcpy(x->tail, p + n - sizeof x->tail, sizeof x->tail);
+    x->ntail = sizeof x->tail;
+  } else if (n > 0) {
+    size_t keep = x->ntail + n <= sizeof x->tail ? x->ntail : sizeof x->tail - n;
+    memmove(x->tail, x->tail + x->ntail - keep, keep);
+    memcpy(x->tail + keep, p, n);
+    x->ntail = keep + n;
+  }
+}
+
 static size_t on_body(char *p, size_t size, size_t n, void *ud) {
   ff_xfer *x = ud;
   size_t len = size * n;
@@ -565,6 +581,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
     errno = 0;
     w = fwrite(p, 1, len, x->file);
     x->received += w;
+    keep_ends(x, p, w);
     if (w != len) x->write_errno = errno ? errno : EIO; /* a full disk: the caller hears ENOSPC, not "transport" */
     return w;
   }
@@ -658,6 +675,7 @@ static int reset_sinks(ff_xfer *x) {
   x->status = 0;
   x->too_large = x->too_slow = x->write_errno = 0;
   x->received = 0;
+  x->nhead = x->ntail = 0;
   x->sent = 0;
   x->retry_after = -1;
   x->content_type[0] = x->retry_after_raw[0] = x->errbuf[0] = '\0';

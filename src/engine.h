@@ -97,6 +97,10 @@ struct ff_xfer {
   int too_slow;                /* the body fell behind min_rate */
   int write_errno;             /* why the file took fewer bytes than it was given, 0 if it did not */
   size_t received;             /* body bytes of this attempt */
+  /* A body streamed to file: its first and last bytes, kept as they went by, so whoever checks
+     that the file is whole by its own header need not read it back. */
+  unsigned char head[32], tail[16];
+  size_t nhead, ntail;
   double retry_after;          /* seconds, -1 when the server gave none */
   ff_buf response;             /* the body (or, with a file, a non-2xx body) */
   char request_id[128];

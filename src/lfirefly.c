@@ -437,6 +437,14 @@ static void push_event(lua_State *L, ff_event *ev) {
     set_str(L, "stamp", ev->stamp);
     set_num(L, "size", (double)ev->total);
   }
+  if (ev->ends && ev->type == FF_EV_DONE) { /* a saved download's ends: result.lua checks the file is whole from them */
+    lua_pushlstring(L, (const char *)ev->head, ev->nhead);
+    lua_setfield(L, -2, "head");
+    lua_pushlstring(L, (const char *)ev->tail, ev->ntail);
+    lua_setfield(L, -2, "tail");
+    lua_pushinteger(L, (lua_Integer)ev->size);
+    lua_setfield(L, -2, "size");
+  }
   if (ev->http_status) set_int(L, "http_status", ev->http_status);
   if (ev->type == FF_EV_SENT) {
     set_num(L, "sent", (double)ev->sent);

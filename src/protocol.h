@@ -91,7 +91,11 @@ typedef struct ff_event {
   char request_id[128];
   char content_type[128];
   ff_buf body;
-  char *path;     /* a finished download's file */
+  char *path;     /* a finished download's file ... */
+  int ends;       /* ... and when it was a download, its first and last bytes (src/engine.h) ... */
+  unsigned char head[32], tail[16];
+  unsigned nhead, ntail;
+  long long size; /* ... and its length */
   long long sent, total; /* FF_EV_SENT; total is also a hashed file's size */
   char stamp[FF_STAMP_LEN]; /* a hashed file's version (src/files.h's ff_file_stamp) */
   ff_error err;

@@ -57,8 +57,10 @@ local function not_whole(what, why)
       :format(what, why) }
 end
 
--- The head and tail of a file just saved, to ask media.whole about it.
-local function ends_of(path)
+-- The head and tail of a file just saved, to ask media.whole about it: those the core
+-- kept as the bytes went to the file (its done event's head, tail and size), else read back.
+local function ends_of(path, ev)
+  if type(ev) == "table" and ev.head then return ev.head, ev.tail, ev.size end
   local f = io.open(path, "rb")
   if not f then return "", "", 0 end
   local head = f:read(32) or ""
@@ -73,8 +75,8 @@ end
 -- checks the file is whole by its own header; nil, err otherwise, with
 -- nothing left at path. The one way an output reaches the disk.
 -- A finished download at path is whole by its own header, or removed.
-local function checked(path)
-  local whole, why = media.whole(ends_of(path))
+local function checked(path, ev)
+  local whole, why = media.whole(ends_of(path, ev))
   if not whole then
     os.remove(path)
     return not_whole("the download of " .. path, why)
@@ -87,7 +89,7 @@ function result.fetch(client, url, path)
   if not xfer then return nil, err end
   local ok, werr = xfer:wait()
   if not ok then return nil, explain(werr, "the download of " .. path) end
-  local whole, why = checked(path)
+  local whole, why = checked(path, ok)
   if not whole then return nil, why end
   return ok
 end
@@ -132,8 +134,8 @@ local function save_later(out, path)
   if not url then return nil, uerr end
   xfer, err = client:_download(url, path)
   if not xfer then return nil, err end
-  xfer._finish = function()
-    local whole, why = checked(path)
+  xfer._finish = function(ev)
+    local whole, why = checked(path, ev)
     if not whole then return nil, why end
     return saved(out, path)
   end
