@@ -711,8 +711,12 @@ static void setup(ff_xfer *x) {
   curl_easy_setopt(h, CURLOPT_URL, x->url);
   curl_easy_setopt(h, CURLOPT_PRIVATE, (char *)x);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+  /* Every callback's data is this transfer, even one its mode does not call: none is left pointing at a freed one. */
   curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+  curl_easy_setopt(h, CURLOPT_READDATA, x);
+  curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
   if (x->engine->ua_line) {
     x->ua_node.data = x->engine->ua_line;
     x->ua_node.next = x->headers;
@@ -732,8 +736,6 @@ static void setup(ff_xfer *x) {
       curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
       curl_easy_setopt(h, CURLOPT_POST, 1L);
     }
-    curl_easy_setopt(h, CURLOPT_READDATA, x);
-    curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, x->source_size);
   } else {
     /* POSTFIELDS with an explicit size also serves PUT with an empty body. */
@@ -762,7 +764,6 @@ static void setup(ff_xfer *x) {
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, max_file);
     eh->max_file = max_file;
   }
-  if (progress) curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
   if (progress != eh->progress) {
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, progress ? 0L : 1L);
     eh->progress = progress;
