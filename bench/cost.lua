@@ -17,12 +17,17 @@
 -- Measured (2 shared cores, 1000 jobs, 64 in flight; issue 10 item 8), instructions per job:
 --   floor 392k; firefly 1,236k (3.15x) before the issue's work, 973k (2.48x) after its first
 --   round; 1,026k (2.62x) on main before the compiled validator and the Lua hot path's fewer
---   tables (2026-12-02), 909k (2.32x) after; 3.001 requests per job for both every time. What
---   remains, per job (callgrind at 64 and 192 jobs): libcurl 366k (the floor's own libcurl use:
---   279k), the Lua interpreter 272k (was 350k on the same C: checking a valid body now costs a
---   closure per schema node and no loc or error table; the driver, events and results the rest),
---   libc 231k (malloc and free; the core's event tables and decoded documents are about 50 of a
---   job's 130 Lua allocations; the floor's libc: 101k).
+--   tables (2026-12-02), 909k (2.32x) after; 851k (2.19x) with the C side's second round on top
+--   (easy handles kept configured, header lines without allocations, the User-Agent as a line made
+--   once, URLs read without a libcurl parse, a saved file's ends kept by the core: 1,027k to 954-975k
+--   on its own); 3.001 requests per job for both every time. Runs differ by ~20k (the collector's
+--   steps fall elsewhere). What remains, per job (callgrind at 64 and 1000 jobs): libcurl 331k (the
+--   floor's own: 279k; the rest mostly the header bytes the floor does not send, x-request-id,
+--   Accept and User-Agent, which libcurl 7.88 copies into each request a byte at a time through its
+--   printf, 75-100 instructions a byte, so a 1 KB Adobe token costs any client that much again per
+--   request; then a submit's fresh connection), the Lua interpreter 295k (checking the body, the
+--   driver, events and results), libc 186k (malloc and free for Lua's and libcurl's blocks; the
+--   floor's: 101k), lua-cjson 18k, the core 16k.
 
 local launcher = require "firefly.launcher"
 local fs = require "firefly.fs"
