@@ -199,7 +199,7 @@ api.classes = {
     } },
   { name = "firefly.MapOptions", doc = "ff:map's opts.",
     fields = {
-      { "concurrency", "integer?", "items at once (default 8)" },
+      { "concurrency", "integer?", "items at once, a whole number >= 1 (default 8; math.huge: no limit)" },
       { "fail_fast", "boolean?", "stop the batch (cancel what is in flight) at the first failure" },
       { "on_progress", "fun(p: table)?", "called per job status and per item: {event, index, total, done, "
         .. "failed, cached, running, percent, elapsed, ...}" },

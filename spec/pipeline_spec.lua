@@ -118,6 +118,17 @@ describe("pipeline", function()
       assert.are.equal(results[1].seed, results[1].again)
       assert.are.equal(2, emu:count("POST", "^/v3/images/generate%-async$"))
     end)
+
+    it("refuses a concurrency that is not a whole number of at least 1, naming it, and takes math.huge", function()
+      for _, bad in ipairs { 0, -1, 1.5, 0 / 0 } do
+        local ok, err = pcall(ff.map, ff, { 1 }, function() return true end, { concurrency = bad })
+        assert.is_false(ok)
+        assert.truthy(tostring(err):find("concurrency must be a whole number >= 1, got " .. tostring(bad), 1, true),
+          tostring(err))
+      end
+      local results = ff:map({ 1, 2 }, function(i) return i * 10 end, { concurrency = math.huge })
+      assert.are.same({ 10, 20 }, results)
+    end)
   end)
 
   describe("ff:cancel_all", function()

@@ -300,7 +300,7 @@ function Output:fetch(opts) end
 
 ---ff:map's opts.
 ---@class firefly.MapOptions
----@field concurrency? integer items at once (default 8)
+---@field concurrency? integer items at once, a whole number >= 1 (default 8; math.huge: no limit)
 ---@field fail_fast? boolean stop the batch (cancel what is in flight) at the first failure
 ---@field on_progress? fun(p: table) called per job status and per item: {event, index, total, done, failed, cached, running, percent, elapsed, ...}
 

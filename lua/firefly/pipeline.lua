@@ -66,8 +66,9 @@ function pipeline.map(client, items, fn, opts)
   if type(fn) ~= "function" then error("ff:map: fn must be a function", 2) end
   opts = options.check("ff:map", opts, MAP_OPTIONS, 3)
   local concurrency = opts.concurrency or 8
-  if concurrency ~= concurrency or concurrency < 1 then
-    error("ff:map: concurrency must be a number >= 1", 2)
+  -- A whole number (math.huge: no limit); 1.5 would silently have run one at a time.
+  if concurrency ~= concurrency or concurrency < 1 or concurrency ~= math.floor(concurrency) then
+    error(("ff:map: concurrency must be a whole number >= 1, got %s"):format(tostring(concurrency)), 2)
   end
   local b = {
     client = client, items = items, total = #items, on_progress = opts.on_progress, on_tick = opts.on_tick,
