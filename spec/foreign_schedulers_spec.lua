@@ -154,6 +154,30 @@ describe("a generating call inside a foreign scheduler's coroutine", function()
     assert.are.equal("canceled", err and err.kind, tostring(err))
   end
 
+  it("ends a copas thread's wait at its own deadline, though copas sleeps until a socket is ready", function()
+    if not have("copas") then return pending("lua-copas does not serve " .. _VERSION) end
+    local copas = require "copas"
+    firefly.set_wait(require "firefly.wait.copas")
+    -- The first status poll is 30 s after the accept: until then nothing wakes the descriptor.
+    local c = emu:client { poll_interval = 30 }
+    local polls = emu:count("GET", "^/v3/status/")
+    local got
+    copas.addthread(function()
+      local j = assert(c:generate_images({ prompt = "copas deadline", size = SIZE }, { wait = false }))
+      got = { j:wait(0.3) }
+      j:cancel()
+    end)
+    for _ = 1, 100 do
+      if got then break end
+      copas.step() -- no timeout of its own: copas sleeps in select until a socket is ready
+    end
+    c:close()
+    assert.is_table(got, "the wait returned")
+    assert.is_nil(got[1])
+    assert.are.equal("timeout", got[2].kind)
+    assert.are.equal(polls, emu:count("GET", "^/v3/status/"), "it returned before the first status poll")
+  end)
+
   it("ends a call waiting under cqueues canceled when another coroutine closes the client", function()
     if not have("cqueues") then return pending("lua-cqueues does not serve " .. _VERSION) end
     local cqueues = require "cqueues"

@@ -70,6 +70,7 @@ struct ff_client {
   ff_committer *commits; /* finished downloads being made durable (src/commit.h), made on first need */
   char **cleaned;     /* folders whose stale temporaries were removed already */
   size_t ncleaned, capcleaned;
+  ff_timer alarm;     /* a waiter's own deadline (ff_client_alarm): the descriptor turns readable then */
 };
 
 #define CLIENT(ctx) ((ff_client *)((char *)(ctx) - offsetof(ff_client, ctx)))
@@ -182,6 +183,14 @@ static void throttled(void *ud, double retry_after) {
   ff_ratelimit_pause(&c->limit, retry_after >= 0 ? retry_after : 1);
 }
 
+/* Nothing to do when it fires: being due is what wakes a host (its timeout 0, the descriptor readable). */
+static void alarm_fire(ff_timer *t) { (void)t; }
+
+void ff_client_alarm(ff_client *c, double seconds) {
+  if (seconds < 0) ff_timer_stop(c->engine, &c->alarm);
+  else ff_timer_start(c->engine, &c->alarm, ff_now() + seconds);
+}
+
 ff_client *ff_client_new(const ff_config *cfg, ff_decoder *dec, ff_error *err) {
   ff_engine_config ec;
   ff_client *c;
@@ -247,6 +256,8 @@ ff_client *ff_client_new(const ff_config *cfg, ff_decoder *dec, ff_error *err) {
   c->min_download_rate = cfg->min_download_rate > 0 ? cfg->min_download_rate : 0;
   c->rate_grace = cfg->stall_timeout > 0 ? cfg->stall_timeout : 30;
   c->plain_http_downloads = cfg->plain_http_downloads;
+  if (ff_timer_reserve(c->engine) != 0) goto nomem;
+  c->alarm.fire = alarm_fire;
   if (ff_auth_init(&c->auth, &c->ctx, cfg->client_id, cfg->client_secret, cfg->scopes, cfg->ims_url,
                    cfg->access_token) != 0)
     goto nomem;
@@ -284,6 +295,7 @@ void ff_client_free(ff_client *c) {
   while ((ev = ff_client_event(c)) != NULL) ff_event_free(ev);
   ff_ratelimit_free(&c->limit);
   ff_auth_free(&c->auth);
+  ff_timer_release(c->engine, &c->alarm);
   ff_engine_free(c->engine);
   ff_committer_free(c->commits);
   for (i = 0; i < c->ncleaned; i++) free(c->cleaned[i]);

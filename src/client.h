@@ -96,6 +96,13 @@ ff_event *ff_client_event(ff_client *c);
 /* Seconds until the client needs a step: 0 now, -1 only when nothing is pending. */
 double ff_client_timeout(ff_client *c);
 /*
+** Makes the client due in seconds (its timeout and its descriptor say so
+** then), for a caller waiting with a deadline of its own under a scheduler
+** that sleeps until the descriptor turns readable; one alarm a client, set
+** anew by each call; a negative seconds clears it.
+*/
+void ff_client_alarm(ff_client *c, double seconds);
+/*
 ** POSTs the file at path as the body (content_type), read in bounded chunks
 ** as the socket takes them; FF_EV_SENT events say how far it got, then a
 ** done or error ends it as for a request. 0 and err (io) when it cannot be read,

@@ -660,6 +660,13 @@ static int f_stats(lua_State *L) {
 }
 
 /* stats().active alone, without a table: Client:_reap asks it after every step. */
+/* alarm(seconds | nil): the client is due in seconds (ff_client_alarm); nil clears it. */
+static int f_alarm(lua_State *L) {
+  lclient *lc = check_open(L);
+  ff_client_alarm(lc->c, lua_isnoneornil(L, 2) ? -1 : check_seconds(L, 2, 0, 0, FF_MAX_SECONDS, "alarm"));
+  return 0;
+}
+
 static int f_active(lua_State *L) {
   lclient *lc = check_open(L);
   ff_stats st;
@@ -774,7 +781,7 @@ static const luaL_Reg meth[] = {
   {"submit", f_submit}, {"attach", f_attach}, {"request", f_request}, {"upload", f_upload}, {"download", f_download},
   {"copy", f_copy}, {"copy_start", f_copy_start}, {"hash", f_hash},
   {"cancel", f_cancel}, {"progress", f_progress}, {"step", f_step}, {"timeout", f_timeout}, {"pollfd", f_pollfd},
-  {"events", f_events}, {"stats", f_stats}, {"active", f_active},
+  {"events", f_events}, {"stats", f_stats}, {"active", f_active}, {"alarm", f_alarm},
   {"close", f_close}, {NULL, NULL}};
 
 static const luaL_Reg metameth[] = {

@@ -174,6 +174,39 @@ function scheduler.set_wait(fn)
   foreign = fn
 end
 
+-- A scheduler that sleeps until the client's descriptor turns readable (copas
+-- has no timers) would miss a wait's own deadline: the client is made due at
+-- the soonest deadline of the calls waiting on it (core:alarm), so its
+-- descriptor turns readable then. Set again before each wait, as a step may
+-- fire it a hair early.
+local function alarm(client)
+  if client._closed or not client._alarms then return end
+  local soonest
+  for _, d in pairs(client._alarms) do
+    if soonest == nil or d < soonest then soonest = d end
+  end
+  client._core:alarm(soonest and math.max(0, soonest - client:_clock()) or nil)
+end
+
+local function foreign_wait(client, obj, w, deadline)
+  while not finished(obj) do
+    if deadline and client:_clock() >= deadline then return false end
+    if deadline then alarm(client) end
+    -- While a foreign scheduler watches the client's descriptor, ff:close()
+    -- leaves it open (cqueues fails its whole loop on a descriptor closed
+    -- under it); the last call to stop waiting closes it.
+    -- (Not under pcall: Lua 5.1 cannot yield through it. A wait function that
+    -- raised leaves the descriptor to the core's own collection.)
+    client._parked = (client._parked or 0) + 1
+    foreign(w)
+    client._parked = client._parked - 1
+    if client._closed and client._parked == 0 then client:_close_core() end
+    if finished(obj) then break end -- ended meanwhile (ff:close() included): no step
+    client:_pump(0)
+  end
+  return true
+end
+
 -- Waits until obj (a job or transfer) is over, or `timeout` seconds pass
 -- (false then). Inside a managed coroutine it parks it; inside any other
 -- coroutine, with a wait function set, it yields through that; anywhere else
@@ -198,21 +231,16 @@ function scheduler.wait(obj, timeout)
   local current, main = coroutine.running()
   if foreign and current and not main then
     local w = setmetatable({ client = client, deadline = deadline, obj = obj }, Waiter)
-    while not finished(obj) do
-      if deadline and client:_clock() >= deadline then return false end
-      -- While a foreign scheduler watches the client's descriptor, ff:close()
-      -- leaves it open (cqueues fails its whole loop on a descriptor closed
-      -- under it); the last call to stop waiting closes it.
-      -- (Not under pcall: Lua 5.1 cannot yield through it. A wait function that
-      -- raised leaves the descriptor to the core's own collection.)
-      client._parked = (client._parked or 0) + 1
-      foreign(w)
-      client._parked = client._parked - 1
-      if client._closed and client._parked == 0 then client:_close_core() end
-      if finished(obj) then break end -- ended meanwhile (ff:close() included): no step
-      client:_pump(0)
+    if deadline then
+      client._alarms = client._alarms or {}
+      client._alarms[w] = deadline
     end
-    return true
+    local over = foreign_wait(client, obj, w, deadline)
+    if deadline then
+      client._alarms[w] = nil
+      alarm(client)
+    end
+    return over
   end
   while not finished(obj) do
     local left = deadline and (deadline - client:_clock())
