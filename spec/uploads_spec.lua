@@ -73,7 +73,8 @@ describe("upload_image", function()
 end)
 
 describe("uploads of one file by two jobs at once", function()
-  it("share one upload, and each job gets its id", function()
+  -- An emulator, its client and two wait = false jobs that need the same new file.
+  local function two_jobs()
     local emu = helper.start { job_seconds = 0.1 }
     local ff = emu:client()
     finally(function()
@@ -81,8 +82,11 @@ describe("uploads of one file by two jobs at once", function()
       emu:stop()
     end)
     local body = { image = { source = { path = "spec/fixtures/hero.png" } }, size = { width = 160, height = 96 } }
-    local a = assert(ff:expand_image(body, { wait = false }))
-    local b = assert(ff:expand_image(body, { wait = false }))
+    return emu, ff, assert(ff:expand_image(body, { wait = false })), assert(ff:expand_image(body, { wait = false }))
+  end
+
+  it("share one upload, and each job gets its id", function()
+    local emu, _, a, b = two_jobs()
     assert(a:wait(), a.err and tostring(a.err))
     assert(b:wait(), b.err and tostring(b.err))
     assert.are.equal(1, emu:count("POST", "^/v2/storage/image$"))
@@ -90,15 +94,7 @@ describe("uploads of one file by two jobs at once", function()
   end)
 
   it("go on for the other job when one of them is canceled", function()
-    local emu = helper.start { job_seconds = 0.1 }
-    local ff = emu:client()
-    finally(function()
-      ff:close()
-      emu:stop()
-    end)
-    local body = { image = { source = { path = "spec/fixtures/hero.png" } }, size = { width = 160, height = 96 } }
-    local a = assert(ff:expand_image(body, { wait = false }))
-    local b = assert(ff:expand_image(body, { wait = false }))
+    local emu, ff, a, b = two_jobs()
     -- Until both are past their files' sha256 and wait for the upload.
     for _ = 1, 200 do
       if ((a._uploads or {})[1] or {}).share and ((b._uploads or {})[1] or {}).share then break end

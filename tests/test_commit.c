@@ -140,6 +140,17 @@ static ff_commit *reading(ff_work kind, const char *name) {
   return c;
 }
 
+/* A copy of the source name into dir/to, through its temporary (path and tmp receive both names). */
+static ff_commit *copying(const char *name, const char *to, char *path, char *tmp, size_t size) {
+  ff_commit *c = reading(FF_WORK_COPY, name);
+  snprintf(path, size, "%s/%s", dir, to);
+  snprintf(tmp, size, "%s/%s.part-00000001", dir, to);
+  c->path = strdup(path);
+  c->tmp = strdup(tmp);
+  c->file = fopen(tmp, "wb");
+  return c;
+}
+
 static void a_hash_reads_the_whole_file_and_gives_its_sha256_and_stamp(void) {
   ff_commit *c;
   source("h.bin", 200000); /* more than one 64 KiB chunk */
@@ -157,12 +168,7 @@ static void a_canceled_copy_stops_and_leaves_nothing_at_its_path_or_temporary(vo
   ff_commit *c;
   char path[256], tmp[256];
   source("big.bin", 1 << 20);
-  c = reading(FF_WORK_COPY, "big.bin");
-  snprintf(path, sizeof path, "%s/copy.bin", dir);
-  snprintf(tmp, sizeof tmp, "%s/copy.bin.part-00000001", dir);
-  c->path = strdup(path);
-  c->tmp = strdup(tmp);
-  c->file = fopen(tmp, "wb");
+  c = copying("big.bin", "copy.bin", path, tmp, sizeof path);
   atomic_store(&c->canceled, 1);
   ff_commit_run(c);
   CHECK(c->failed && c->err.kind == FF_E_CANCELED);
@@ -174,12 +180,7 @@ static void a_copy_is_committed_whole_under_its_name(void) {
   ff_commit *c;
   char path[256], tmp[256];
   struct stat st;
-  c = reading(FF_WORK_COPY, "big.bin");
-  snprintf(path, sizeof path, "%s/whole.bin", dir);
-  snprintf(tmp, sizeof tmp, "%s/whole.bin.part-00000001", dir);
-  c->path = strdup(path);
-  c->tmp = strdup(tmp);
-  c->file = fopen(tmp, "wb");
+  c = copying("big.bin", "whole.bin", path, tmp, sizeof path);
   ff_commit_run(c);
   CHECK(!c->failed);
   CHECK(stat(path, &st) == 0 && st.st_size == 1 << 20 && !exists(tmp));

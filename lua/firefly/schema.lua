@@ -551,6 +551,22 @@ local function array_part(doc, node)
   end
 end
 
+-- The required names are there, and the first n of names (in order) pass their parts.
+local function fields_pass(value, visits, path, depth, required, nreq, names, parts, n)
+  for i = 1, nreq do
+    if value[required[i]] == nil then return false end
+  end
+  for i = 1, n do
+    local name = names[i]
+    local v = value[name]
+    if v ~= nil then
+      path[depth + 1] = name
+      if not parts[i](v, visits, path, depth + 1) then return false end
+    end
+  end
+  return true
+end
+
 local function object_part(doc, node)
   local required = node.required or {}
   local props = node.properties
@@ -558,18 +574,7 @@ local function object_part(doc, node)
   for i = 1, #names do parts[i] = compile(doc, props[names[i]]) end
   local nreq, nprops = #required, #names
   return function(value, visits, path, depth)
-    for i = 1, nreq do
-      if value[required[i]] == nil then return false end
-    end
-    for i = 1, nprops do
-      local name = names[i]
-      local v = value[name]
-      if v ~= nil then
-        path[depth + 1] = name
-        if not parts[i](v, visits, path, depth + 1) then return false end
-      end
-    end
-    return true
+    return fields_pass(value, visits, path, depth, required, nreq, names, parts, nprops)
   end
 end
 
@@ -670,18 +675,7 @@ local function object_only(doc, node, member)
         if not part(v, visits, path, depth + 1) then return false end
       end
     end
-    for i = 1, nreq do
-      if value[required[i]] == nil then return false end
-    end
-    for i = 1, nvisit do
-      local name = names[i]
-      local v = value[name]
-      if v ~= nil then
-        path[depth + 1] = name
-        if not parts[i](v, visits, path, depth + 1) then return false end
-      end
-    end
-    return true
+    return fields_pass(value, visits, path, depth, required, nreq, names, parts, nvisit)
   end
 end
 
