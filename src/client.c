@@ -826,6 +826,13 @@ void ff_client_step(ff_client *c, double max_wait) {
   }
 }
 
+size_t ff_client_queued(const ff_client *c) {
+  size_t n = 0;
+  const ff_event *ev;
+  for (ev = c->head; ev != NULL; ev = ev->next) n++;
+  return n;
+}
+
 ff_event *ff_client_event(ff_client *c) {
   ff_event *ev = c->head;
   if (ev) {

@@ -93,6 +93,8 @@ int ff_client_progress(ff_client *c, uint64_t handle, double *got, double *total
 void ff_client_step(ff_client *c, double max_wait);
 /* The next event, or NULL; the caller frees it with ff_event_free. */
 ff_event *ff_client_event(ff_client *c);
+/* How many events ff_client_event would give now (the binding sizes its list by it). */
+size_t ff_client_queued(const ff_client *c);
 /* Seconds until the client needs a step: 0 now, -1 only when nothing is pending. */
 double ff_client_timeout(ff_client *c);
 /*

@@ -36,7 +36,9 @@
 
 typedef struct lclient {
   ff_client *c; /* NULL once closed */
-  ff_decoder dec;
+  ff_decoder dec; /* its ud is this lclient */
+  lua_State *L;   /* lent for a step (step_client), NULL otherwise */
+  int kept;       /* a document was kept for this step's events (DOCS_KEY): forget it after */
 } lclient;
 
 /* libcurl's global init is not safe to race; once per process, however many states. */
@@ -56,6 +58,7 @@ typedef struct dec_args {
   char **token;
   double *expires_in;
   int ok;
+  int kept; /* a succeeded document went into DOCS_KEY */
 } dec_args;
 
 /* Pushes the text, then what it decodes to (a table: 1). */
@@ -177,6 +180,7 @@ static int decode_protected(lua_State *L) {
     if (strcmp(doc->status, "succeeded") == 0 && a->json) {
       keep(L, DOCS_KEY, a->json, t);
       keep(L, TEXTS_KEY, a->json, t - 1); /* push_decoded left the text below the table */
+      a->kept = 1;
     }
     a->ok = 1;
   }
@@ -235,7 +239,8 @@ static void forget_docs(lua_State *L) {
 }
 
 static int run_decode(void *ud, dec_args *a) {
-  lua_State *L = ud;
+  lclient *lc = ud;
+  lua_State *L = lc->L;
   int top;
   if (L == NULL) return -1;
   top = lua_gettop(L);
@@ -243,22 +248,23 @@ static int run_decode(void *ud, dec_args *a) {
   lua_pushlightuserdata(L, a);
   if (lua_pcall(L, 1, 0, 0) != LUA_OK) a->ok = 0;
   lua_settop(L, top);
+  if (a->kept) lc->kept = 1; /* even when it raised after keeping: f_step then clears */
   return a->ok ? 0 : -1;
 }
 
 static int dec_token(void *ud, const char *json, size_t len, char **token, double *expires_in) {
-  dec_args a = {DEC_TOKEN, json, len, NULL, token, expires_in, 0};
+  dec_args a = {DEC_TOKEN, json, len, NULL, token, expires_in, 0, 0};
   *token = NULL;
   return run_decode(ud, &a);
 }
 
 static int dec_accept(void *ud, const char *json, size_t len, ff_accept *out) {
-  dec_args a = {DEC_ACCEPT, json, len, out, NULL, NULL, 0};
+  dec_args a = {DEC_ACCEPT, json, len, out, NULL, NULL, 0, 0};
   return run_decode(ud, &a);
 }
 
 static int dec_jobdoc(void *ud, const char *json, size_t len, ff_jobdoc *out) {
-  dec_args a = {DEC_JOBDOC, json, len, out, NULL, NULL, 0};
+  dec_args a = {DEC_JOBDOC, json, len, out, NULL, NULL, 0, 0};
   return run_decode(ud, &a);
 }
 
@@ -276,9 +282,9 @@ static lclient *check_open(lua_State *L) {
 ** can raise: no lua_State, perhaps a finished coroutine, outlives the call.
 */
 static void step_client(lclient *lc, lua_State *L, double wait) {
-  lc->dec.ud = L;
+  lc->L = L;
   ff_client_step(lc->c, wait);
-  lc->dec.ud = NULL;
+  lc->L = NULL;
 }
 
 /* A string C reads whole: with a NUL byte in it C would read another, shorter one. */
@@ -420,19 +426,27 @@ static const char *event_type(ff_evtype t) {
   }
 }
 
+/*
+** One event as Lua reads it: only the fields lua/firefly reads of its kind, since each field
+** costs a table slot and often a string of its own, four events a job. The job id and the
+** status and cancel URLs go with "accepted" alone (job.lua keeps them from it); a download's
+** "done" has its ends and size, not its path or request id (result.lua's check reads those
+** alone); no event carries its content type, which only the binding's looks_json reads.
+*/
 static void push_event(lua_State *L, ff_event *ev) {
-  lua_createtable(L, 0, 8);
+  int download = ev->type == FF_EV_DONE && ev->path != NULL;
+  lua_createtable(L, 0, ev->type == FF_EV_ACCEPTED ? 6 : 5);
   lua_pushnumber(L, (lua_Number)ev->handle);
   lua_setfield(L, -2, "handle");
   set_str(L, "type", event_type(ev->type));
   set_str(L, "status", ev->status);
   if (ev->progress >= 0) set_num(L, "progress", ev->progress);
-  set_str(L, "job_id", ev->job_id);
-  set_str(L, "status_url", ev->status_url);
-  set_str(L, "cancel_url", ev->cancel_url);
-  set_str(L, "request_id", ev->request_id);
-  set_str(L, "content_type", ev->content_type);
-  set_str(L, "path", ev->path);
+  if (ev->type == FF_EV_ACCEPTED) {
+    set_str(L, "job_id", ev->job_id);
+    set_str(L, "status_url", ev->status_url);
+    set_str(L, "cancel_url", ev->cancel_url);
+  }
+  if (!download) set_str(L, "request_id", ev->request_id);
   if (ev->stamp[0]) {
     set_str(L, "stamp", ev->stamp);
     set_num(L, "size", (double)ev->total);
@@ -445,7 +459,8 @@ static void push_event(lua_State *L, ff_event *ev) {
     lua_pushinteger(L, (lua_Integer)ev->size);
     lua_setfield(L, -2, "size");
   }
-  if (ev->http_status) set_int(L, "http_status", ev->http_status);
+  /* A job's document carries its own status; a request's (an upload's answer) is read with its HTTP status. */
+  if (ev->http_status && !download && ev->job_id[0] == '\0') set_int(L, "http_status", ev->http_status);
   if (ev->type == FF_EV_SENT) {
     set_num(L, "sent", (double)ev->sent);
     set_num(L, "total", (double)ev->total);
@@ -603,20 +618,25 @@ static int f_progress(lua_State *L) {
   return 2;
 }
 
-/* Advances up to `wait` seconds (0: never blocks) and returns the events produced. */
+/*
+** Advances up to `wait` seconds (0: never blocks) and returns the events produced, in a
+** list made at its size (grown one by one, it is rehashed at 1, 2, 4, 8... events). Each
+** stays in the client's queue until it is pushed: a Lua error midway loses none.
+*/
 static int f_step(lua_State *L) {
   lclient *lc = check_open(L);
   double wait = check_seconds(L, 2, 0, -HUGE_VAL, HUGE_VAL, "wait");
   ff_event *ev;
   int n = 0;
   step_client(lc, L, wait < 0 ? 0 : wait);
-  lua_newtable(L);
+  lua_createtable(L, (int)ff_client_queued(lc->c), 0);
   while ((ev = ff_client_event(lc->c)) != NULL) {
     push_event(L, ev);
     ff_event_free(ev);
     lua_rawseti(L, -2, ++n);
   }
-  forget_docs(L);
+  if (lc->kept) forget_docs(L); /* only a step that decoded a succeeded document kept one */
+  lc->kept = 0;
   return 1;
 }
 
@@ -679,7 +699,7 @@ static int f_active(lua_State *L) {
 static int f_close(lua_State *L) {
   lclient *lc = luaL_checkudata(L, 1, CLIENT_MT);
   if (lc->c) {
-    lc->dec.ud = NULL;
+    lc->L = NULL; /* nothing decodes while it is freed */
     ff_client_free(lc->c);
     lc->c = NULL;
   }
@@ -768,6 +788,7 @@ static int io_new(lua_State *L) {
   lc = lua_newuserdata(L, sizeof *lc);
   memset(lc, 0, sizeof *lc);
   luaL_setmetatable(L, CLIENT_MT);
+  lc->dec.ud = lc;
   lc->dec.token = dec_token;
   lc->dec.accept = dec_accept;
   lc->dec.jobdoc = dec_jobdoc;
@@ -1201,6 +1222,44 @@ static int io_api_host_invalid(lua_State *L) {
   return 1;
 }
 
+/*
+** integers(t) -> t: cjson decodes every JSON number as a float; on Lua 5.3+ each whole one in
+** t, and in the tables in it down to 16 levels, becomes an integer (a seed prints as 42, not
+** 42.0). result.lua's walk, done here: a job's result is walked once, a dozen fields, and in
+** the VM that was the most expensive Lua of a job after checking its body.
+*/
+#if LUA_VERSION_NUM >= 503
+static void integers(lua_State *L, int t, int depth) {
+  lua_Integer i;
+  lua_pushnil(L);
+  while (lua_next(L, t) != 0) {
+    int kind = lua_type(L, -1);
+    if (kind == LUA_TNUMBER && !lua_isinteger(L, -1) && lua_numbertointeger(lua_tonumber(L, -1), &i) &&
+        (lua_Number)i == lua_tonumber(L, -1)) {
+      lua_pop(L, 1);
+      lua_pushvalue(L, -1);
+      lua_pushinteger(L, i);
+      lua_rawset(L, t); /* an existing key: the walk goes on */
+    } else if (kind == LUA_TTABLE && depth < 16) {
+      luaL_checkstack(L, 3, "firefly: a result nested too deep");
+      integers(L, lua_gettop(L), depth + 1);
+      lua_pop(L, 1);
+    } else {
+      lua_pop(L, 1);
+    }
+  }
+}
+#endif
+
+static int io_integers(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+#if LUA_VERSION_NUM >= 503
+  integers(L, 1, 0);
+#endif
+  return 1;
+}
+
 /* isatty(fd): whether a terminal is there (the CLI's live progress), no `test -t`. */
 static int io_isatty(lua_State *L) {
   lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
@@ -1213,7 +1272,7 @@ static const luaL_Reg corelib[] = {{"new", io_new}, {"now", io_now}, {"wait", io
                                    {"mkdir_p", io_mkdir_p}, {"remove_tree", io_remove_tree},
                                    {"file_info", io_file_info}, {"clean_cache", io_clean_cache}, {"isatty", io_isatty},
                                    {"api_host_invalid", io_api_host_invalid}, {"write_file", io_write_file},
-                                   {"spawn", io_spawn}, {"getpid", io_getpid},
+                                   {"spawn", io_spawn}, {"getpid", io_getpid}, {"integers", io_integers},
                                    {NULL, NULL}};
 
 /* The one symbol core.so exports (everything else is built with hidden visibility). */

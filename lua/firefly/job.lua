@@ -192,7 +192,7 @@ function Job:_event(ev)
     self.id, self.status_url, self.cancel_url = ev.job_id, ev.status_url, ev.cancel_url
     self.status = "pending"
     -- The links-shape accept (Image 5, upscale) says how far the job is already.
-    if ev.progress then self.progress = result.integers({ ev.progress })[1] end
+    if ev.progress then self.progress = integer(ev.progress) end
   elseif t == "status" then
     self.status, self.progress = spelled(ev.status), ev.progress and integer(ev.progress)
     -- Adobe's succeeded document has no progress; on_progress should still see 100.

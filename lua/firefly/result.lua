@@ -3,6 +3,7 @@
 -- Whatever the result shape (operations.lua: images, upscale, video), every
 -- output gets `url`, beside Adobe's own fields as they came.
 
+local core = require "firefly.core"
 local errors = require "firefly.errors"
 local fs = require "firefly.fs"
 local media = require "firefly.media"
@@ -216,26 +217,15 @@ function Output:bytes()
 end
 
 -- cjson decodes every JSON number as a float; on Lua 5.3+ give back integers
--- where JSON had them, so a seed prints as 42 and not 42.0.
-local tointeger = math.tointeger
-local function integers(t, depth)
-  if not tointeger or depth > 16 then return t end
-  for k, v in pairs(t) do
-    local kind = type(v)
-    if kind == "number" then
-      local i = tointeger(v)
-      if i then t[k] = i end
-    elseif kind == "table" then
-      integers(v, depth + 1)
-    end
-  end
-  return t
-end
-result.integers = function(t) return integers(t, 0) end
+-- where JSON had them, so a seed prints as 42 and not 42.0. The core walks the
+-- table (down to 16 levels): in the VM this walk was a job's costliest Lua after
+-- checking its body.
+local integers = core.integers
+result.integers = integers
 
 -- Wraps Adobe's `result` object from a succeeded job document, with the job's id and request id.
 function result.new(client, data, job_id, request_id)
-  local r = integers(data or {}, 0)
+  local r = integers(data or {})
   r.outputs = r.outputs or {}
   for _, out in ipairs(r.outputs) do
     owner[out] = client
