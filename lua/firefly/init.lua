@@ -180,8 +180,10 @@ end
 -- mode, every broken rule is reported through _warn.
 function Client:_judge(op, body, model_version, mode)
   if mode == "off" then return nil end
-  local list, warnings = validate.review(op.name, body, { model_version = model_version })
-  for _, w in ipairs(warnings) do self:_warn(op.method .. ": " .. validate.describe(w)) end
+  local list, warnings = validate._review(op.name, body, model_version and { model_version = model_version } or nil)
+  if warnings then
+    for _, w in ipairs(warnings) do self:_warn(op.method .. ": " .. validate.describe(w)) end
+  end
   if not list then return nil end
   if mode == "warn" then
     for _, e in ipairs(list) do

@@ -28,14 +28,20 @@ local function digest(path)
   return sum, stamp
 end
 
--- Every {path = ...} source in a body, found by walking it: {holder, key, path}.
+-- What a body without files gives (most bodies): one shared list, read only, so a call
+-- without files makes no table for it.
+local NONE = setmetatable({}, { __newindex = function() error("firefly: the list of no files is read only", 2) end })
+
+-- Every {path = ...} source in a body, found by walking it: {holder, key, path}. out is
+-- made at the first one found (nil until then).
 local function find(v, out)
   if type(v) ~= "table" then return out end
   for k, x in pairs(v) do
     if k == "source" and type(x) == "table" and x.path ~= nil then
+      out = out or {}
       out[#out + 1] = { holder = v, path = x.path, source = x }
     elseif type(x) == "table" then
-      find(x, out)
+      out = find(x, out)
     end
   end
   return out
@@ -72,8 +78,8 @@ function inputs.check(op, body, opts)
   opts = opts or {}
   local entry = type(op) == "table" and op or operations.get(op)
   local mode = opts.validate or "strict"
-  local found = find(body, {})
-  local files = {}
+  local found = find(body, nil) or NONE
+  local files = #found > 0 and {} or NONE
   for _, f in ipairs(found) do
     for k in pairs(f.source) do
       if k ~= "path" then

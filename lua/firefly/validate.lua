@@ -348,7 +348,7 @@ end
 -- warnings, each naming the closest known field when one is near. One walk over an object's
 -- keys both proves it one (string keys only) and finds the unknown ones.
 local function unknown_fields(op, visits)
-  local warnings, seen = {}, nil
+  local warnings, seen = nil, nil
   for i, visit in ipairs(visits) do
     local value = visit.value
     local known = type(value) == "table" and declared(op.document, visit.name)
@@ -371,6 +371,7 @@ local function unknown_fields(op, visits)
         if #names > 1 then table.sort(names) end
         for _, k in ipairs(names) do
           local near = nearest.find(k, known)
+          warnings = warnings or {}
           add(warnings, schema.error(loc_with(visit.loc, k),
             "unknown field, not in Adobe's document" .. (near and ("; did you mean '" .. near .. "'?") or ""),
             "value_error.extra.unknown", { suggestion = near }))
@@ -378,7 +379,7 @@ local function unknown_fields(op, visits)
       end
     end
   end
-  return warnings
+  return warnings -- made at the first (nil: a body without unknown fields makes none)
 end
 
 -- Checks a request for operation `op` (a registry name, firefly.operations).
@@ -388,9 +389,13 @@ end
 -- warnings (unknown fields), both pydantic-shaped.
 local BODY = { "body" } -- read only: schema.accepts and schema.validate copy it
 
-function validate.review(op_name, body, opts)
+local NO_OPTS = {}
+
+-- review's work; its warnings are nil when there are none (Client:_judge, once per call,
+-- makes no table for them).
+local function review(op_name, body, opts)
   local op = operation(op_name)
-  opts = opts or {}
+  opts = opts or NO_OPTS
   local errors, warnings = {}, nil
   check_model_version(op, opts.model_version, errors)
   if body == nil or schema.is_null(body) then
@@ -409,12 +414,18 @@ function validate.review(op_name, body, opts)
       warnings = unknown_fields(op, visits)
     end
   end
-  return #errors > 0 and errors or nil, warnings or {}
+  return #errors > 0 and errors or nil, warnings
+end
+validate._review = review
+
+function validate.review(op_name, body, opts)
+  local errors, warnings = review(op_name, body, opts)
+  return errors, warnings or {}
 end
 
 -- The errors alone (nil when valid): what the emulator answers 422 with.
 function validate.request(op_name, body, opts)
-  return (validate.review(op_name, body, opts))
+  return (review(op_name, body, opts))
 end
 
 -- What an operation is on the wire: `path`, `method`, `schema_name`, `model_versions`
