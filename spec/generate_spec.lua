@@ -52,6 +52,29 @@ describe("generate_images", function()
     for _, name in ipairs(helper.ls(dir)) do assert.is_nil(name:match("%.part%-")) end
   end)
 
+  it("gives a result's whole numbers as integers where Lua has them: a seed prints as 1234, not 1234.0", function()
+    local r = assert(ff:generate_images { prompt = "a red fox", seeds = { 1234 }, size = { width = 32, height = 32 } })
+    if math.type then -- Lua 5.3+; 5.1, 5.2 and LuaJIT have one kind of number
+      assert.are.equal("integer", math.type(r.outputs[1].seed))
+      assert.are.equal("integer", math.type(r.size.width))
+    end
+    assert.are.equal("1234", tostring(r.outputs[1].seed))
+    -- The same walk, on what a server may send: a fraction stays one, and the walk goes only 16 deep.
+    local deep = {}
+    local t = deep
+    for _ = 1, 20 do t.next, t.n = {}, 3.0; t = t.next end
+    local got = require("firefly.result").integers { half = 0.5, list = { 2.0, 7.25 }, deep = deep }
+    assert.are.equal(0.5, got.half)
+    assert.are.equal("7.25", tostring(got.list[2]))
+    if math.type then
+      assert.are.equal("integer", math.type(got.list[1]))
+      assert.are.equal("integer", math.type(got.deep.n))
+      local at = got.deep
+      for _ = 1, 17 do at = at.next end
+      assert.are.equal("float", math.type(at.n)) -- below 16 levels: left as cjson gave it
+    end
+  end)
+
   it("gives the same bytes for the same seed, and the bytes match the saved file", function()
     local body = { prompt = "a red fox", seeds = { 1234 }, size = { width = 32, height = 32 } }
     local a = assert(ff:generate_images(body))

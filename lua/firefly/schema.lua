@@ -29,8 +29,10 @@ local function is_null(v)
 end
 
 -- JSON's idea of an integer: 2.0 counts, as in JSON text; no math.type, so LuaJIT agrees.
+-- v % 1 is 0 for a whole number alone: NaN and both infinities give NaN (no floor call,
+-- which every integer field of every body made).
 local function is_integer(v)
-  return type(v) == "number" and v == v and v ~= huge and v ~= -huge and floor(v) == v
+  return type(v) == "number" and v % 1 == 0
 end
 
 local function is_number(v)
@@ -519,7 +521,12 @@ local function enum_test(enum)
   end
 end
 
+-- A visit's loc: made at its size for a body's usual depths (a table grown slot by slot is
+-- resized at each of the first ones).
 local function copy_path(path, depth)
+  if depth == 1 then return { path[1] } end
+  if depth == 2 then return { path[1], path[2] } end
+  if depth == 3 then return { path[1], path[2], path[3] } end
   local out = {}
   for i = 1, depth do out[i] = path[i] end
   return out

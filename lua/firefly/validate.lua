@@ -404,12 +404,15 @@ local function review(op_name, body, opts)
     -- The compiled check answers for a valid body; only a refused one is walked again to
     -- say why (the interpreter's errors, and its visits for the rules).
     local visits = schema.accepts(op.document, op.body, body, BODY)
+    -- A body the compiled check accepted against a request of type object is one (its
+    -- keys were all walked as strings there): no second walk to say so.
+    local object = visits and op.request.type == "object"
     if not visits then
       local errs
       errs, visits = schema.validate(op.document, op.body, body, BODY)
       for _, e in ipairs(errs) do add(errors, e) end
     end
-    if schema.is_object(body) then
+    if object or schema.is_object(body) then
       for _, rule in ipairs(rules) do rule(op, body, opts, visits, errors) end
       warnings = unknown_fields(op, visits)
     end
