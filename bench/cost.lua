@@ -20,8 +20,15 @@
 --   tables (2026-12-02), 909k (2.32x) after; 851k (2.19x) with the C side's second round on top
 --   (easy handles kept configured, header lines without allocations, the User-Agent as a line made
 --   once, URLs read without a libcurl parse, a saved file's ends kept by the core: 1,027k to 954-975k
---   on its own); 3.001 requests per job for both every time. Runs differ by ~20k (the collector's
---   steps fall elsewhere). What remains, per job (callgrind at 64 and 1000 jobs): libcurl 331k (the
+--   on its own); 819k (2.08x) after the Lua side's third round (an event carries only the fields Lua
+--   reads of its kind, a result's whole numbers made integers in C, a valid body checked without
+--   the tables it does not need: the interpreter 278k to 248k a job, libc 190k to 187k, callgrind
+--   at 64 and 300 jobs); 3.001 requests per job for both every time. The last run's table:
+--     client  jobs  instr_per_job  ratio  requests_per_job
+--     floor   1000           393k  1.00x             3.001
+--     firefly 1000           819k  2.08x             3.001
+--   Runs differ by ~20k (the collector's
+--   steps fall elsewhere). What remained before that round, per job (callgrind at 64 and 1000 jobs): libcurl 331k (the
 --   floor's own: 279k; the rest mostly the header bytes the floor does not send, x-request-id,
 --   Accept and User-Agent, which libcurl 7.88 copies into each request a byte at a time through its
 --   printf, 75-100 instructions a byte, so a 1 KB Adobe token costs any client that much again per
