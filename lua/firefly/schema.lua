@@ -10,6 +10,14 @@
 -- Values are either cjson-decoded JSON (the emulator; `cjson.null` is JSON null) or plain
 -- Lua tables written by users (the client). Lua 5.1 syntax only: this runs on 5.4 and LuaJIT.
 
+-- No traces of this file on LuaJIT. Debian's LuaJIT 2.1 (2.1.0~beta3+git20220320, the one
+-- LÖVE 11.4 links there too) compiles a trace of these checks, in GC64 mode, that reads the
+-- Lua stack through a pointer cut to 32 bits: the process dies of SIGSEGV, seen once in about
+-- ten runs of validation_oracle_spec and within one to nine rounds of its 7,500 bodies in a
+-- loop. The checks branch on every schema node, so the JIT started some 2,200 traces a round
+-- here and gained little; interpreted, a body's check is a few microseconds.
+if rawget(_G, "jit") then jit.off(true, true) end
+
 local cjson = require "firefly.json"
 
 local null = cjson.null
