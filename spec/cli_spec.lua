@@ -56,6 +56,11 @@ describe("firefly (the command)", function()
       { "batch f.csv -o d --concurrency 0", "%-%-concurrency must be between 1 and" },
       { "validate f.csv --rate-limit fast", "%-%-rate%-limit must be a number" },
       { "upscale a.png --factor 9", "%-%-factor must be between 2 and 6" },
+      -- The client's own ranges (timeout 1..86400 s, per_minute up to 10000): past them the
+      -- client raised, a traceback here and a row silently lost in a batch.
+      { "generate x --timeout 0.5", "%-%-timeout must be between 1 and 86400, got '0.5'" },
+      { "batch f.csv -o d --timeout 0.5", "%-%-timeout must be between 1 and 86400" },
+      { "batch f.csv -o d --rate-limit 50000", "%-%-rate%-limit must be between 0.001 and 10000" },
     } do
       local out, rc = run(case[1])
       assert.are.equal(cli.EXIT.usage, rc, case[1] .. ": " .. out)

@@ -108,12 +108,16 @@ local BOOL_FLAGS = { ["--json"] = "json", ["-h"] = "help", ["--help"] = "help", 
 
 -- Number flags: {flag, min, max, integer}. A value outside is refused before
 -- anything is allocated or sent (-n 1e9 would otherwise build a billion seeds).
+-- --timeout and --rate-limit become the client's options: their ranges are the
+-- options' own, or a value the CLI let through raised inside the client
+-- (--timeout 0.5 was a traceback; in a batch, every row lost without a word).
+local RANGES = require("firefly.options").RANGES
 local NUMBERS = {
   n = { "-n", 1, 4, true },                 -- Firefly's numVariations: 1..4 (API-NOTES)
   seed = { "--seed", 0, 4294967295, true }, -- Adobe's seeds are 32-bit unsigned
-  timeout = { "--timeout", 0.001, 86400 },
+  timeout = { "--timeout", RANGES.timeout[1], RANGES.timeout[2] },
   concurrency = { "--concurrency", 1, 256, true },
-  rate_limit = { "--rate-limit", 0.001, 100000 },
+  rate_limit = { "--rate-limit", RANGES["rate_limit.per_minute"][1], RANGES["rate_limit.per_minute"][2] },
   factor = { "--factor", 2, 6, true },
   blend = { "--blend", 0, 1 },
   harmonization = { "--harmonization", 0, 1 },
