@@ -318,6 +318,26 @@ describe("firefly batch", function()
       assert.are.equal(1, rc, out)
       assert.are.equal(4, submits(emu))
     end)
+
+    it("records a row whose call raised as failed, so the run exits 1 and the row is not lost", function()
+      -- A timeout the client refuses (it raises) reaches each row's call: a flag the
+      -- CLI checks by other rules than the client's did so (--timeout 0.5).
+      write(dir .. "/rows.csv", csv(1))
+      local text = {}
+      local sink = { write = function(_, ...) for _, v in ipairs { ... } do text[#text + 1] = v end end,
+                     flush = function() end }
+      local io_ = { out = sink, err = sink }
+      local cli = require "firefly.cli"
+      local rc = require("firefly.cli.batch").main(io_, "batch", { output = dir .. "/out", timeout = 0.5 },
+        dir .. "/rows.csv", { EXIT = cli.EXIT, client = function(extra) return emu:client(extra) end })
+      local out = table.concat(text)
+      assert.are.equal(cli.EXIT.failed, rc, out)
+      assert.matches("1 failed", out)
+      local rec = state_lines(dir .. "/out")
+      assert.are.equal(1, #rec)
+      assert.are.equal("failed", rec[1].status)
+      assert.matches("option 'timeout'", rec[1].error)
+    end)
   end)
 end)
 

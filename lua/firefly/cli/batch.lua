@@ -292,7 +292,14 @@ function batch.run(io_, ff, p, dir, o, ctx)
       tick()
       return evs
     end
-    ff:map(todo, item, { concurrency = o.concurrency or 8, on_tick = tick })
+    local _, errs = ff:map(todo, item, { concurrency = o.concurrency or 8, on_tick = tick })
+    -- A row whose call raised never reached finish_row: record it failed, or it is
+    -- neither done nor failed, missing from rows.jsonl, and the run exits 0.
+    for i, row in ipairs(todo) do
+      if row.live == "running" and errs[i] then
+        finish_row(row, "failed", { job_id = row.job and row.job.id, error = tostring(errs[i]) })
+      end
+    end
   end
   if core.signalled() then interrupted = true end
   -- Rows the stop kept from starting stay queued: the next run does them.
