@@ -366,6 +366,14 @@ describe("emulator operations", function()
   end)
 
   describe("POST /v3/videos/generate", function()
+    it("needs x-model-version, which the document marks required: 422 naming the header", function()
+      local r = emu:api("POST", "/v3/videos/generate", { json = { prompt = "waves on a beach" } })
+      assert.are.equal(422, r.status, r.body)
+      assert.are.equal("validation_error", r.json.error_code)
+      assert.are.same({ "header", "x-model-version" }, r.json.validation_errors[1].loc)
+      assert.are.equal("field required", r.json.validation_errors[1].msg)
+    end)
+
     it("runs a job whose output is a small MP4", function()
       local r = emu:api("POST", "/v3/videos/generate", { json = { prompt = "waves on a beach",
         sizes = { { width = 64, height = 36 } }, seeds = { 11 } },
@@ -406,7 +414,8 @@ describe("emulator operations", function()
     end)
 
     it("validates the body", function()
-      local r = emu:api("POST", "/v3/videos/generate", { json = { prompt = "waves", bitRateFactor = 99 } })
+      local r = emu:api("POST", "/v3/videos/generate", { json = { prompt = "waves", bitRateFactor = 99 },
+        headers = { ["x-model-version"] = "video1_standard" } })
       assert.are.equal(422, r.status)
       assert.are.same({ "body", "bitRateFactor" }, r.json.validation_errors[1].loc)
     end)

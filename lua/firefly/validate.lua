@@ -57,6 +57,7 @@ local function operation(name)
     if p["in"] == "header" and p.name:lower() == "x-model-version" then
       op.model_versions = p.schema.enum
       op.default_model_version = p.schema.default
+      op.model_version_required = p.required == true -- Image 5, video: the emulator's 422 without it
     end
   end
   op.request = body["$ref"] and schema.resolve(doc, body["$ref"]) or body

@@ -36,7 +36,16 @@ end
 
 -- Runs firefly.validate's rules for `op`; returns the 422 response or nil.
 function http.validate(op, body, req)
-  local errs = validate.request(op, body, { model_version = req.headers["x-model-version"] })
+  local version = req.headers["x-model-version"]
+  local errs = validate.request(op, body, { model_version = version })
+  -- Image 5 and video mark the header required (API-NOTES §10.5); the validator takes
+  -- a missing one as the client's default, the server cannot: FastAPI's missing header
+  -- [GUESS the body], before the body's errors as FastAPI orders them.
+  if version == nil and validate.operation(op).model_version_required then
+    errs = errs or {}
+    table.insert(errs, 1, { loc = { "header", "x-model-version" }, msg = "field required",
+      type = "value_error.missing" })
+  end
   if errs == nil or #errs == 0 then return nil end
   return errors.firefly(422, "validation_error", "Request validation failed.",
     { validation_errors = errs })

@@ -1,7 +1,6 @@
 -- POST /v4/images/generate-async: Image 5 (x-model-version: image5). Its body
 -- (ImageGenerateRequestV3) has no size: the outputs' size follows
 -- `aspectRatio` and `resolutionLevel`. Accepted with 200 and the links shape.
-local errors = require "firefly.emulator.errors"
 local http = require "firefly.emulator.http"
 local images = require "firefly.emulator.images"
 local jobs = require "firefly.emulator.jobs"
@@ -25,19 +24,9 @@ function image5.size(body)
   return round16(h * r), round16(h)
 end
 
--- The document marks x-model-version required here; without it, a 422 in
--- FastAPI's words for a missing header [GUESS the body].
-local function model_version_missing(req)
-  if req.headers["x-model-version"] ~= nil then return nil end
-  return errors.firefly(422, "validation_error", "Request validation failed.", { validation_errors = { {
-    loc = { "header", "x-model-version" }, msg = "field required", type = "value_error.missing" } } })
-end
-
 function image5.generate(app, ctx, req)
   local body, err = http.json_body(req)
   if body == nil then return err end
-  err = model_version_missing(req)
-  if err then return err end
   err = http.validate("generate_images_v5", body, req) or uploads.check(app, body)
     or policy.check_prompt(body.prompt) or policy.check_inputs(app, body, "reference_image_unsafe_error")
   if err then return err end
