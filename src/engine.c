@@ -66,6 +66,8 @@ struct ff_engine {
   int backlog;  /* ready sockets or finished transfers left for the next step */
   int ndone;    /* finished transfers handed on in this step */
   int nfired;   /* timers fired in this step */
+  size_t nbytes; /* body bytes taken in this step (FF_BYTES_PER_STEP) */
+  ff_xfer *paused_head, *paused_tail; /* paused by that budget, oldest first */
   unsigned long requests;
   unsigned long retries;
   ff_rng rng;
@@ -162,7 +164,7 @@ static void run_timers(ff_engine *e) {
 /* The earliest deadline, ours or libcurl's; -1 when there is none. Queued starts are due now. */
 static double next_deadline(ff_engine *e) {
   double next = e->nheap > 0 ? e->heap[0]->when : -1;
-  if (e->queue_head != NULL || e->backlog) return 0;
+  if (e->queue_head != NULL || e->paused_head != NULL || e->backlog) return 0;
   if (e->curl_when >= 0 && (next < 0 || e->curl_when < next)) next = e->curl_when;
   return next;
 }
@@ -339,11 +341,30 @@ static void admit_some(ff_engine *e) {
   }
 }
 
+/*
+** Transfers the last step paused go on, oldest first, while this step's budget
+** lasts: curl_easy_pause hands the kept chunk to on_body at once (which may
+** pause the transfer again, at the list's end), libcurl reads the rest at the
+** curl_due that follows.
+*/
+static void unpause_some(ff_engine *e) {
+  while (e->paused_head != NULL && e->nbytes < FF_BYTES_PER_STEP) {
+    ff_xfer *x = e->paused_head;
+    e->paused_head = x->paused_next;
+    if (e->paused_head == NULL) e->paused_tail = NULL;
+    x->paused_next = NULL;
+    x->paused = 0;
+    curl_easy_pause(x->easy, CURLPAUSE_CONT); /* an error here ends the transfer, which drain reports */
+  }
+}
+
 void ff_engine_step(ff_engine *e, double max_wait) {
   double wait;
   long ms = 0;
   e->backlog = 0;
   e->ndone = e->nfired = 0;
+  e->nbytes = 0;
+  unpause_some(e);
   run_timers(e);
   admit_some(e);
   curl_due(e);
@@ -451,15 +472,24 @@ static void unqueue(ff_xfer *x) {
   x->queued = 0;
 }
 
+static void unpause_drop(ff_xfer *x);
+
 static void detach(ff_xfer *x) {
+  int paused = x->paused;
   if (x->queued) unqueue(x);
+  if (paused) unpause_drop(x);
   if (x->easy == NULL) return;
   if (x->running) {
     curl_multi_remove_handle(x->engine->multi, x->easy);
     x->engine->running--;
     x->running = 0;
   }
-  easy_put(x->engine, x->eh);
+  if (paused) { /* ended while paused (a timeout, a cancel): libcurl may still hold its kept chunk */
+    curl_easy_cleanup(x->easy);
+    free(x->eh);
+  } else {
+    easy_put(x->engine, x->eh);
+  }
   x->easy = NULL;
   x->eh = NULL;
 }
@@ -569,9 +599,39 @@ static void keep_ends(ff_xfer *x, const char *p, size_t n) {
   }
 }
 
+/* Paused by the step's byte budget: out of libcurl's sight until the next step unpauses it. */
+static void pause_add(ff_xfer *x) {
+  ff_engine *e = x->engine;
+  x->paused = 1;
+  x->paused_next = NULL;
+  if (e->paused_tail) e->paused_tail->paused_next = x;
+  else e->paused_head = x;
+  e->paused_tail = x;
+}
+
+static void unpause_drop(ff_xfer *x) {
+  ff_engine *e = x->engine;
+  ff_xfer **p = &e->paused_head, *prev = NULL;
+  while (*p != NULL && *p != x) {
+    prev = *p;
+    p = &(*p)->paused_next;
+  }
+  if (*p != NULL) {
+    *p = x->paused_next;
+    if (e->paused_tail == x) e->paused_tail = prev;
+  }
+  x->paused_next = NULL;
+  x->paused = 0;
+}
+
 static size_t on_body(char *p, size_t size, size_t n, void *ud) {
   ff_xfer *x = ud;
   size_t len = size * n;
+  if (x->engine->nbytes >= FF_BYTES_PER_STEP) {
+    pause_add(x);
+    return CURL_WRITEFUNC_PAUSE; /* libcurl keeps these len bytes for the unpause */
+  }
+  x->engine->nbytes += len;
   if (x->file != NULL && is_2xx(x->status)) {
     size_t w;
     if (x->received + len > x->max_body) {

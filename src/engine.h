@@ -30,6 +30,18 @@ typedef struct ff_engine ff_engine;
 #define FF_SOCKETS_PER_STEP 4 /* ready sockets handed to libcurl */
 #define FF_DONE_PER_STEP 4    /* finished transfers handed on */
 #define FF_TIMERS_PER_STEP 4  /* timers fired */
+/*
+** Body bytes taken from libcurl per step (issue 10 #7): past them, the write
+** callback pauses each further transfer (CURL_WRITEFUNC_PAUSE: libcurl keeps
+** the chunk it offered and delivers it again on unpause), and the next step
+** unpauses them, oldest first. Receiving and writing a body costs ~2-3 ms a
+** megabyte here (recv, fwrite into the page cache), and on a fast link four
+** ready sockets held ~0.9 MB: a step then took 2-4 ms. 256 KB is ~0.7 ms, and
+** at 60 steps a second still 15 MB/s for a host that only steps each frame;
+** a blocking wait steps again at once, so its throughput does not change.
+** The first chunk of a step always passes, so every step moves some bytes.
+*/
+#define FF_BYTES_PER_STEP (256 * 1024)
 
 
 typedef struct ff_engine_config {
@@ -124,6 +136,8 @@ struct ff_xfer {
   int running;
   ff_xfer *queue_next;         /* waiting for its turn onto the wire (ff_engine_step) */
   int queued;
+  ff_xfer *paused_next;        /* paused by the step's byte budget, unpaused by the next step */
+  int paused;
   double started;
   char retry_after_raw[96];
 };

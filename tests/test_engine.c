@@ -319,11 +319,109 @@ static void a_reused_handle_carries_nothing_of_its_last_transfer_and_a_submit_ge
   pthread_mutex_destroy(&sv.lock);
 }
 
+/*
+** Eight answers of BIG bytes each, one per connection, each written whole by
+** its own thread as fast as the socket takes it: when a step comes, several
+** bodies wait in the sockets at once, as 1024x1024 outputs do on a fast link.
+*/
+#define BIG (192 * 1024)
+#define NBIG 8
+typedef struct big_conn {
+  int fd, n;
+  pthread_t t;
+} big_conn;
+
+static unsigned char big_byte(int n, size_t i) { return (unsigned char)(i * 31u + (unsigned)n * 7u); }
+
+static void *big_answer(void *ud) {
+  big_conn *c = ud;
+  char head[4096], *body = malloc(BIG);
+  size_t have = 0, i, off = 0;
+  ssize_t got;
+  CHECK(body != NULL);
+  while (have < sizeof head - 1 && (got = read(c->fd, head + have, sizeof head - 1 - have)) > 0) {
+    have += (size_t)got;
+    head[have] = '\0';
+    if (strstr(head, "\r\n\r\n")) break;
+  }
+  sscanf(strstr(head, "/big") ? strstr(head, "/big") + 4 : "0", "%d", &c->n);
+  for (i = 0; i < BIG; i++) body[i] = (char)big_byte(c->n, i);
+  snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", BIG);
+  if (write(c->fd, head, strlen(head)) > 0)
+    while (off < BIG && (got = write(c->fd, body + off, BIG - off)) > 0) off += (size_t)got;
+  free(body);
+  close(c->fd);
+  return NULL;
+}
+
+static void a_step_takes_at_most_FF_BYTES_PER_STEP_of_bodies_and_the_paused_rest_arrives_whole_at_the_next_steps(void) {
+  ff_engine_config cfg;
+  ff_engine *e;
+  ff_xfer *x[NBIG];
+  big_conn conns[NBIG];
+  size_t last[NBIG], most = 0;
+  int port = 0, fd = silent_server(&port), i, j, steps = 0, capped = 0, capped_due_now = 0;
+  char url[64];
+  CHECK(fd >= 0);
+  memset(&cfg, 0, sizeof cfg);
+  e = ff_engine_new(&cfg);
+  ended = 0;
+  for (i = 0; i < NBIG; i++) {
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/big%d", port, i);
+    x[i] = ff_xfer_new(e);
+    x[i]->url = strdup(url);
+    x[i]->max_retries = 0;
+    x[i]->timeout = 30;
+    x[i]->done = on_done;
+    CHECK(ff_xfer_start(x[i]) == 0);
+  }
+  /* FF_STARTS_PER_STEP a step: the connections come while the first steps run. */
+  for (i = 0; i < NBIG; i++) {
+    struct pollfd p;
+    p.fd = fd;
+    p.events = POLLIN;
+    while (poll(&p, 1, 0) == 0 && steps++ < 1000) ff_engine_step(e, 0.01);
+    conns[i].fd = accept(fd, NULL, NULL);
+    CHECK(conns[i].fd >= 0 && pthread_create(&conns[i].t, NULL, big_answer, &conns[i]) == 0);
+  }
+  for (i = 0; i < NBIG; i++) last[i] = x[i]->response.len; /* what those steps took is not a step's */
+  while (ended < NBIG && steps++ < 20000) {
+    size_t step = 0;
+    poll(NULL, 0, 20); /* a host's frame: the bodies pile up in the sockets meanwhile */
+    ff_engine_step(e, 0);
+    for (j = 0; j < NBIG; j++) {
+      step += x[j]->response.len - last[j];
+      last[j] = x[j]->response.len;
+    }
+    if (step > most) most = step;
+    if (step >= FF_BYTES_PER_STEP && ended < NBIG) {
+      capped++;
+      capped_due_now += ff_engine_timeout(e) == 0; /* the paused transfers go on at the very next step */
+    }
+  }
+  CHECK(ended == NBIG);
+  /* The budget, and at most the one chunk of libcurl's that crossed it. */
+  CHECK(most <= FF_BYTES_PER_STEP + CURL_MAX_WRITE_SIZE);
+  CHECK(capped > 0); /* the steps did meet more than the budget: there was something to hold back */
+  CHECK(capped_due_now == capped);
+  for (i = 0; i < NBIG; i++) {
+    size_t k, bad = 0;
+    CHECK(x[i]->code == CURLE_OK && x[i]->status == 200 && x[i]->response.len == BIG);
+    for (k = 0; k < x[i]->response.len && k < BIG; k++) bad += (unsigned char)x[i]->response.data[k] != big_byte(i, k);
+    CHECK(bad == 0); /* every byte, in order: a paused chunk is handed on once, at its place */
+    ff_xfer_free(x[i]);
+  }
+  for (i = 0; i < NBIG; i++) pthread_join(conns[i].t, NULL);
+  ff_engine_free(e);
+  close(fd);
+}
+
 int main(void) {
   a_step_puts_at_most_FF_STARTS_PER_STEP_new_transfers_on_the_wire();
   a_step_fires_at_most_FF_TIMERS_PER_STEP_timers_and_the_rest_are_due_at_once();
   a_step_hands_on_at_most_FF_DONE_PER_STEP_finished_transfers();
   a_transfer_freed_before_its_turn_is_never_started();
+  a_step_takes_at_most_FF_BYTES_PER_STEP_of_bodies_and_the_paused_rest_arrives_whole_at_the_next_steps();
   a_reused_handle_carries_nothing_of_its_last_transfer_and_a_submit_gets_its_own_connection_and_the_user_agent();
   return CHECK_DONE();
 }
