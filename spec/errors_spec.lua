@@ -201,8 +201,51 @@ describe("a bad body", function()
     end)
   end
 
+  -- lua-cjson writes "%.14g": 2^53 + 2 would go out as 9.007199254741e+15, another seed.
+  it("is refused before any request when a whole number would reach Firefly as another, naming it", function()
+    local before = emu:count("POST", "generate%-async")
+    for _, case in ipairs {
+      { body { seeds = { 2 ^ 53 + 2 } }, nil, "body.seeds.1", "9007199254740994" },
+      { body { seeds = { 123456789012345 } }, nil, "body.seeds.1", "123456789012345" },
+      -- validate = "off" skips Adobe's rules, not this: the schema has no say in it
+      { body { size = { width = 2 ^ 1000, height = 64 } }, { validate = "off" }, "body.size.width", "e+301" },
+      { body { extra = { { n = -2 ^ 60 } } }, { validate = "off" }, "body.extra.1.n", "-1152921504606846976" },
+    } do
+      local r, err = ff:generate_images(case[1], case[2])
+      assert.is_nil(r)
+      assert.are.equal("validation", err.kind)
+      assert.are.equal(case[3], table.concat(err.details[1].loc, "."))
+      assert.is_truthy(err.message:find(case[3] .. ": ", 1, true), err.message)
+      assert.is_truthy(err.message:find(case[4], 1, true), err.message)
+      assert.matches("cannot be sent exactly", err.message)
+    end
+    assert.are.equal(before, emu:count("POST", "generate%-async"))
+  end)
+
   it("is refused without a token request either", function()
     assert.are.equal(0, emu:count("POST", "^/ims/token/v3$"))
+  end)
+end)
+
+describe("a body of numbers JSON can carry", function()
+  local emu, ff
+  setup(function() emu, ff = helper.serve { job_seconds = 0.1 } end)
+  teardown(function() helper.close(emu, ff) end)
+
+  local function body(fields)
+    local b = { prompt = "a cat", size = SIZE }
+    for k, v in pairs(fields) do b[k] = v end
+    return b
+  end
+
+  it("sends a whole number of 14 digits, and any fraction, as they are", function()
+    local r, err = ff:generate_images(body { seeds = { 99999999999999 } })
+    assert.is_nil(err)
+    assert.are.equal(99999999999999, r.outputs[1].seed)
+    -- fields Adobe's schema does not know, which the emulator lets by: 0.3 goes out rounded
+    r, err = ff:generate_images(body { extra = 0.1 + 0.2, big = 1e300 }, { validate = "off" })
+    assert.is_nil(err and err.message)
+    assert.is_table(r.outputs)
   end)
 end)
 

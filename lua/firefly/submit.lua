@@ -155,10 +155,51 @@ local function reattach(client, s, key, op, opts, early)
   return j
 end
 
+-- lua-cjson writes a number as "%.14g" (its precision cannot be raised past 14),
+-- so a whole number of 1e14 or more may reach Firefly as another one: seeds = {2^53 + 1}
+-- would be sent as 9.007199254741e+15, a different seed, paid for. Such numbers are
+-- written with an exponent, so only a body whose JSON holds "e+" is walked for one
+-- that does not survive the trip. A fraction is rounded to 14 digits, as JSON encoders
+-- commonly do, and is let through.
+local DIGITS = "%.14g"
+
+local function inexact(v, at)
+  if type(v) == "number" then
+    if v % 1 == 0 and tonumber(DIGITS:format(v)) ~= v then return at, v end
+  elseif type(v) == "table" then
+    for k, x in pairs(v) do
+      local loc, n = inexact(x, at)
+      if loc then
+        table.insert(loc, 1, k)
+        return loc, n
+      end
+    end
+  end
+  return nil
+end
+
 local function encode(body)
   local ok, json = pcall(cjson.encode, body)
-  if ok then return json end
-  return nil, errors.new { kind = "validation", message = "the body cannot be sent as JSON: " .. tostring(json) }
+  if not ok then
+    return nil, errors.new { kind = "validation", message = "the body cannot be sent as JSON: " .. tostring(json) }
+  end
+  if json:find("e+", 1, true) then
+    local loc, n = inexact(body, {})
+    if loc then
+      table.insert(loc, 1, "body")
+      local parts = {}
+      for i, k in ipairs(loc) do parts[i] = tostring(k) end
+      local shown = (n >= -2^63 and n < 2^63) and ("%d"):format(n) or ("%.17g"):format(n)
+      local msg = ("%s cannot be sent exactly: JSON numbers are written with 14 significant digits, "
+        .. "so Firefly would get %s"):format(shown, DIGITS:format(n))
+      return nil, errors.new {
+        kind = "validation",
+        message = table.concat(parts, ".") .. ": " .. msg,
+        details = { { loc = loc, msg = msg, type = "number_not_exact" } }, -- our type: Adobe names none
+      }
+    end
+  end
+  return json
 end
 
 -- The engine's part: submit the body (json: its encoding, when known
