@@ -18,6 +18,13 @@ local tmpdir = helper.tmpdir
 
 local ls = helper.ls
 
+-- A valid generate_images body with fields set or changed.
+local function body(fields)
+  local b = { prompt = "a cat", size = SIZE }
+  for k, v in pairs(fields) do b[k] = v end
+  return b
+end
+
 describe("misuse", function()
   local emu, ff
   setup(function() emu, ff = helper.serve { job_seconds = 0.3 } end)
@@ -68,9 +75,9 @@ describe("misuse", function()
   end)
 
   it("raises on a body that contains itself, naming where", function()
-    local body = { prompt = "a cat", size = { width = 16, height = 16 } }
-    body.size.again = body
-    raises("the body contains itself at body.size.again", function() ff:generate_images(body) end)
+    local loop = { prompt = "a cat", size = { width = 16, height = 16 } }
+    loop.size.again = loop
+    raises("the body contains itself at body.size.again", function() ff:generate_images(loop) end)
     local src = { path = "examples/assets/hero.png" }
     src.self = src
     raises("contains itself at body.image.source.self",
@@ -153,12 +160,6 @@ describe("a bad body", function()
   setup(function() emu, ff = helper.serve { job_seconds = 0.3 } end)
   teardown(function() helper.close(emu, ff) end)
 
-  local function body(fields)
-    local b = { prompt = "a cat", size = SIZE }
-    for k, v in pairs(fields) do b[k] = v end
-    return b
-  end
-
   -- name, body, opts, the field's loc as a dotted path
   local CASES = {
     { "an empty prompt", body { prompt = "" }, nil, "body.prompt" },
@@ -231,12 +232,6 @@ describe("a body of numbers JSON can carry", function()
   local emu, ff
   setup(function() emu, ff = helper.serve { job_seconds = 0.1 } end)
   teardown(function() helper.close(emu, ff) end)
-
-  local function body(fields)
-    local b = { prompt = "a cat", size = SIZE }
-    for k, v in pairs(fields) do b[k] = v end
-    return b
-  end
 
   it("sends a whole number of 14 digits, and any fraction, as they are", function()
     local r, err = ff:generate_images(body { seeds = { 99999999999999 } })
