@@ -40,6 +40,40 @@ typedef struct ff_easy {
 
 enum { EASY_GET, EASY_FIELDS, EASY_SOURCE };
 
+/*
+** A first-in-first-out line of transfers, linked through ff_xfer.in_line: the
+** start queue (before a transfer is on the wire) and the paused list (while it
+** is), so a transfer stands in at most one line at a time.
+*/
+typedef struct { ff_xfer *head, *tail; } ff_fifo;
+
+static void fifo_push(ff_fifo *q, ff_xfer *x) {
+  x->in_line = NULL;
+  if (q->tail) q->tail->in_line = x; else q->head = x;
+  q->tail = x;
+}
+
+static ff_xfer *fifo_pop(ff_fifo *q) {
+  ff_xfer *x = q->head;
+  q->head = x->in_line;
+  if (q->head == NULL) q->tail = NULL;
+  x->in_line = NULL;
+  return x;
+}
+
+/* Takes x out wherever it stands, a transfer cancelled or retried while waiting. */
+static void fifo_remove(ff_fifo *q, ff_xfer *x) {
+  ff_xfer **p = &q->head, *prev = NULL;
+  while (*p != NULL && *p != x) {
+    prev = *p;
+    p = &(*p)->in_line;
+  }
+  if (*p == NULL) return;
+  *p = x->in_line;
+  if (q->tail == x) q->tail = prev;
+  x->in_line = NULL;
+}
+
 struct ff_engine {
   /*
   ** "User-Agent: ..." as a header line of every transfer, and of a proxy's
@@ -58,7 +92,7 @@ struct ff_engine {
   struct ff_easy **pool; /* easy handles kept for reuse, configured */
   size_t npool, cappool;
   int running; /* transfers on the multi handle */
-  ff_xfer *queue_head, *queue_tail; /* started, waiting for their turn onto it */
+  ff_fifo queue; /* started, waiting for their turn onto it */
   int watch_fd; /* ff_engine_watch's descriptor, -1 for none */
   void (*watch_ready)(void *ud);
   void *watch_ud;
@@ -67,7 +101,7 @@ struct ff_engine {
   int ndone;    /* finished transfers handed on in this step */
   int nfired;   /* timers fired in this step */
   size_t nbytes; /* body bytes taken in this step (FF_BYTES_PER_STEP) */
-  ff_xfer *paused_head, *paused_tail; /* paused by that budget, oldest first */
+  ff_fifo paused; /* paused by that budget, oldest first */
   unsigned long requests;
   unsigned long retries;
   ff_rng rng;
@@ -164,7 +198,7 @@ static void run_timers(ff_engine *e) {
 /* The earliest deadline, ours or libcurl's; -1 when there is none. Queued starts are due now. */
 static double next_deadline(ff_engine *e) {
   double next = e->nheap > 0 ? e->heap[0]->when : -1;
-  if (e->queue_head != NULL || e->paused_head != NULL || e->backlog) return 0;
+  if (e->queue.head != NULL || e->paused.head != NULL || e->backlog) return 0;
   if (e->curl_when >= 0 && (next < 0 || e->curl_when < next)) next = e->curl_when;
   return next;
 }
@@ -268,7 +302,7 @@ void ff_engine_free(ff_engine *e) {
 }
 
 int ff_engine_idle(ff_engine *e) {
-  return e->running == 0 && e->nheap == 0 && e->queue_head == NULL && e->held == 0;
+  return e->running == 0 && e->nheap == 0 && e->queue.head == NULL && e->held == 0;
 }
 
 int ff_engine_watch(ff_engine *e, int fd, void (*ready)(void *ud), void *ud) {
@@ -328,11 +362,8 @@ static int admit(ff_xfer *x);
 /* Puts the next queued transfers on the wire; libcurl starts them at the curl_due that follows. */
 static void admit_some(ff_engine *e) {
   int n;
-  for (n = 0; n < FF_STARTS_PER_STEP && e->queue_head != NULL; n++) {
-    ff_xfer *x = e->queue_head;
-    e->queue_head = x->queue_next;
-    if (e->queue_head == NULL) e->queue_tail = NULL;
-    x->queue_next = NULL;
+  for (n = 0; n < FF_STARTS_PER_STEP && e->queue.head != NULL; n++) {
+    ff_xfer *x = fifo_pop(&e->queue);
     x->queued = 0;
     if (admit(x) != 0) {
       x->code = CURLE_OUT_OF_MEMORY;
@@ -348,11 +379,8 @@ static void admit_some(ff_engine *e) {
 ** curl_due that follows.
 */
 static void unpause_some(ff_engine *e) {
-  while (e->paused_head != NULL && e->nbytes < FF_BYTES_PER_STEP) {
-    ff_xfer *x = e->paused_head;
-    e->paused_head = x->paused_next;
-    if (e->paused_head == NULL) e->paused_tail = NULL;
-    x->paused_next = NULL;
+  while (e->paused.head != NULL && e->nbytes < FF_BYTES_PER_STEP) {
+    ff_xfer *x = fifo_pop(&e->paused);
     x->paused = 0;
     curl_easy_pause(x->easy, CURLPAUSE_CONT); /* an error here ends the transfer, which drain reports */
   }
@@ -458,26 +486,11 @@ static void easy_put(ff_engine *e, ff_easy *eh) {
   e->pool[e->npool++] = eh;
 }
 
-static void unqueue(ff_xfer *x) {
-  ff_engine *e = x->engine;
-  ff_xfer **p = &e->queue_head, *prev = NULL;
-  while (*p != NULL && *p != x) {
-    prev = *p;
-    p = &(*p)->queue_next;
-  }
-  if (*p == NULL) return;
-  *p = x->queue_next;
-  if (e->queue_tail == x) e->queue_tail = prev;
-  x->queue_next = NULL;
-  x->queued = 0;
-}
-
-static void unpause_drop(ff_xfer *x);
-
 static void detach(ff_xfer *x) {
   int paused = x->paused;
-  if (x->queued) unqueue(x);
-  if (paused) unpause_drop(x);
+  if (x->queued) fifo_remove(&x->engine->queue, x);
+  if (paused) fifo_remove(&x->engine->paused, x);
+  x->queued = x->paused = 0;
   if (x->easy == NULL) return;
   if (x->running) {
     curl_multi_remove_handle(x->engine->multi, x->easy);
@@ -601,27 +614,8 @@ static void keep_ends(ff_xfer *x, const char *p, size_t n) {
 
 /* Paused by the step's byte budget: out of libcurl's sight until the next step unpauses it. */
 static void pause_add(ff_xfer *x) {
-  ff_engine *e = x->engine;
   x->paused = 1;
-  x->paused_next = NULL;
-  if (e->paused_tail) e->paused_tail->paused_next = x;
-  else e->paused_head = x;
-  e->paused_tail = x;
-}
-
-static void unpause_drop(ff_xfer *x) {
-  ff_engine *e = x->engine;
-  ff_xfer **p = &e->paused_head, *prev = NULL;
-  while (*p != NULL && *p != x) {
-    prev = *p;
-    p = &(*p)->paused_next;
-  }
-  if (*p != NULL) {
-    *p = x->paused_next;
-    if (e->paused_tail == x) e->paused_tail = prev;
-  }
-  x->paused_next = NULL;
-  x->paused = 0;
+  fifo_push(&x->engine->paused, x);
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud) {
@@ -854,9 +848,7 @@ static int attempt(ff_xfer *x) {
   x->attempts++;
   e->requests++;
   x->queued = 1;
-  x->queue_next = NULL;
-  if (e->queue_tail) e->queue_tail->queue_next = x; else e->queue_head = x;
-  e->queue_tail = x;
+  fifo_push(&e->queue, x);
   arm(e); /* due now: the host's descriptor turns readable */
   return 0;
 }

@@ -134,10 +134,9 @@ struct ff_xfer {
   struct curl_slist ua_node;   /* the engine's User-Agent line, ahead of headers */
   ff_timer retry_timer;
   int running;
-  ff_xfer *queue_next;         /* waiting for its turn onto the wire (ff_engine_step) */
-  int queued;
-  ff_xfer *paused_next;        /* paused by the step's byte budget, unpaused by the next step */
-  int paused;
+  ff_xfer *in_line;            /* the next in the engine's line this transfer stands in */
+  int queued;                  /* waiting for its turn onto the wire (ff_engine_step) */
+  int paused;                  /* paused by the step's byte budget, unpaused by the next step */
   double started;
   char retry_after_raw[96];
 };
