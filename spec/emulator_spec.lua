@@ -240,6 +240,15 @@ describe("generate-async", function()
     assert.is_string(r.json.message)
   end)
 
+  it("answers 400 bad_request for JSON whose text is not UTF-8", function()
+    for _, text in ipairs { "caf\233", "\237\160\128", "\192\175", "\244\144\128\128", "cut \226\130" } do
+      local r = emu:api("POST", "/v3/images/generate-async", {
+        headers = { ["Content-Type"] = "application/json" }, body = '{"prompt": "' .. text .. '"}' })
+      assert.are.equal(400, r.status)
+      assert.are.equal("bad_request", r.json.error_code)
+    end
+  end)
+
   it("answers 400 bad_request for JSON that is not an object", function()
     local r = emu:api("POST", "/v3/images/generate-async", {
       headers = { ["Content-Type"] = "application/json; charset=utf-8" }, body = '["a cat"]' })

@@ -223,12 +223,38 @@ describe("a bad body", function()
     assert.are.equal(before, emu:count("POST", "generate%-async"))
   end)
 
+  -- JSON is UTF-8 and lua-cjson copies a string's bytes: Latin-1 text would make a body
+  -- Firefly cannot read. Each case: a body, its options, the field, the byte named.
+  it("is refused before any request when a string is not UTF-8, naming the field and the byte", function()
+    local before = emu:count("POST", "generate%-async")
+    for _, case in ipairs {
+      { body { prompt = "caf\233 au lait" }, nil, "body.prompt", "byte 4 (0xE9)" },
+      { body { prompt = "cut short \195" }, nil, "body.prompt", "byte 11 (0xC3)" },
+      { body { prompt = "overlong \192\175" }, nil, "body.prompt", "byte 10 (0xC0)" },
+      { body { prompt = "a surrogate \237\160\128" }, nil, "body.prompt", "byte 13 (0xED)" },
+      { body { prompt = "past U+10FFFF \244\144\128\128" }, nil, "body.prompt", "byte 15 (0xF4)" },
+      { body { prompt = "a stray \128" }, nil, "body.prompt", "byte 9 (0x80)" },
+      -- validate = "off" skips Adobe's rules, not this; a field's name is text too
+      { body { negativePrompt = "\255" }, { validate = "off" }, "body.negativePrompt", "byte 1 (0xFF)" },
+      { body { extra = { ["na\239ve"] = 1 } }, { validate = "off" }, "body.extra.na\239ve", "byte 3 (0xEF)" },
+    } do
+      local r, err = ff:generate_images(case[1], case[2])
+      assert.is_nil(r)
+      assert.are.equal("validation", err.kind)
+      assert.are.equal(case[3], table.concat(err.details[1].loc, "."))
+      assert.are.equal("string_not_utf8", err.details[1].type)
+      assert.is_truthy(err.message:find(case[3] .. ": is not UTF-8 text", 1, true), err.message)
+      assert.is_truthy(err.message:find(case[4], 1, true), err.message)
+    end
+    assert.are.equal(before, emu:count("POST", "generate%-async"))
+  end)
+
   it("is refused without a token request either", function()
     assert.are.equal(0, emu:count("POST", "^/ims/token/v3$"))
   end)
 end)
 
-describe("a body of numbers JSON can carry", function()
+describe("a body of numbers and text JSON can carry", function()
   local emu, ff
   setup(function() emu, ff = helper.serve { job_seconds = 0.1 } end)
   teardown(function() helper.close(emu, ff) end)
@@ -241,6 +267,16 @@ describe("a body of numbers JSON can carry", function()
     r, err = ff:generate_images(body { extra = 0.1 + 0.2, big = 1e300 }, { validate = "off" })
     assert.is_nil(err and err.message)
     assert.is_table(r.outputs)
+  end)
+
+  it("sends UTF-8 text of every length of character as it is", function()
+    -- characters of 2, 3 and 4 bytes, U+FFFF and the last, U+10FFFF
+    local text = "caf\195\169 \226\130\172 \240\159\144\136 \239\191\191 \244\143\191\191"
+    local before = emu:count("POST", "generate%-async")
+    local r, err = ff:generate_images(body { prompt = text })
+    assert.is_nil(err and err.message)
+    assert.is_table(r.outputs)
+    assert.are.equal(before + 1, emu:count("POST", "generate%-async"))
   end)
 end)
 

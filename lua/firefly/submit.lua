@@ -163,19 +163,64 @@ end
 -- commonly do, and is let through.
 local DIGITS = "%.14g"
 
-local function inexact(v, at)
-  if type(v) == "number" then
-    if v % 1 == 0 and tonumber(DIGITS:format(v)) ~= v then return at, v end
-  elseif type(v) == "table" then
+-- JSON text is UTF-8 (RFC 8259), and lua-cjson copies a string's bytes as they are: a
+-- Latin-1 "caf\xe9" would make a body Firefly cannot read. The byte where s stops being
+-- UTF-8 (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF, cut
+-- short), or nil when it is UTF-8 throughout.
+local function not_utf8_at(s)
+  local i = s:find("[\128-\255]")
+  while i do
+    local c, b = s:byte(i, i + 1)
+    local n = c >= 0xC2 and c <= 0xDF and 2 or c >= 0xE0 and c <= 0xEF and 3 or c >= 0xF0 and c <= 0xF4 and 4
+    if not n or not b or b < 0x80 or b > 0xBF
+      or (c == 0xE0 and b < 0xA0) or (c == 0xED and b > 0x9F) -- overlong; a surrogate
+      or (c == 0xF0 and b < 0x90) or (c == 0xF4 and b > 0x8F) then -- overlong; past U+10FFFF
+      return i
+    end
+    for k = i + 2, i + n - 1 do
+      local x = s:byte(k)
+      if not x or x < 0x80 or x > 0xBF then return i end
+    end
+    i = s:find("[\128-\255]", i + n)
+  end
+  return nil
+end
+
+local function inexact(v)
+  return type(v) == "number" and v % 1 == 0 and tonumber(DIGITS:format(v)) ~= v
+end
+
+local function not_utf8(v)
+  return type(v) == "string" and not_utf8_at(v) ~= nil
+end
+
+-- The first value in v, or field name, that bad() refuses: its place (the keys down to it)
+-- and the value; nil when there is none.
+local function first_bad(v, bad)
+  if bad(v) then return {}, v end
+  if type(v) == "table" then
     for k, x in pairs(v) do
-      local loc, n = inexact(x, at)
+      if bad(k) then return { k }, k end
+      local loc, found = first_bad(x, bad)
       if loc then
         table.insert(loc, 1, k)
-        return loc, n
+        return loc, found
       end
     end
   end
   return nil
+end
+
+-- A validation error at body.<loc>: msg in the user's terms, type ours (Adobe names none).
+local function invalid(loc, msg, type_)
+  table.insert(loc, 1, "body")
+  local parts = {}
+  for i, k in ipairs(loc) do parts[i] = tostring(k) end
+  return nil, errors.new {
+    kind = "validation",
+    message = table.concat(parts, ".") .. ": " .. msg,
+    details = { { loc = loc, msg = msg, type = type_ } },
+  }
 end
 
 local function encode(body)
@@ -184,20 +229,19 @@ local function encode(body)
     return nil, errors.new { kind = "validation", message = "the body cannot be sent as JSON: " .. tostring(json) }
   end
   if json:find("e+", 1, true) then
-    local loc, n = inexact(body, {})
+    local loc, n = first_bad(body, inexact)
     if loc then
-      table.insert(loc, 1, "body")
-      local parts = {}
-      for i, k in ipairs(loc) do parts[i] = tostring(k) end
       local shown = (n >= -2^63 and n < 2^63) and ("%d"):format(n) or ("%.17g"):format(n)
-      local msg = ("%s cannot be sent exactly: JSON numbers are written with 14 significant digits, "
-        .. "so Firefly would get %s"):format(shown, DIGITS:format(n))
-      return nil, errors.new {
-        kind = "validation",
-        message = table.concat(parts, ".") .. ": " .. msg,
-        details = { { loc = loc, msg = msg, type = "number_not_exact" } }, -- our type: Adobe names none
-      }
+      return invalid(loc, ("%s cannot be sent exactly: JSON numbers are written with 14 significant digits, "
+        .. "so Firefly would get %s"):format(shown, DIGITS:format(n)), "number_not_exact")
     end
+  end
+  if json:find("[\128-\255]") and not_utf8_at(json) then
+    local loc, s = first_bad(body, not_utf8)
+    local at = not_utf8_at(s)
+    return invalid(loc, ("is not UTF-8 text: byte %d (0x%02X) begins no UTF-8 character, and JSON carries "
+      .. "only UTF-8, so Firefly could not read the body; convert the text to UTF-8 first"):format(at, s:byte(at)),
+      "string_not_utf8")
   end
   return json
 end

@@ -27,8 +27,11 @@ function http.json_body(req)
   if not req.body:match("^%s*{") then
     return nil, errors.firefly(400, "bad_request", "The request body must be a JSON object.")
   end
+  -- JSON text is UTF-8 (RFC 8259) and lua-cjson reads any bytes: Lua 5.4's strict
+  -- utf8.len refuses what a strict parser would, apart from the client's own check
+  -- [GUESS: Adobe answers bytes that are not UTF-8 as any malformed JSON].
   local ok, doc = pcall(cjson.decode, req.body)
-  if not ok or type(doc) ~= "table" then
+  if not ok or type(doc) ~= "table" or not utf8.len(req.body) then
     return nil, errors.firefly(400, "bad_request", "The request body is not valid JSON.")
   end
   return doc
